@@ -1,0 +1,236 @@
+"""The one command-line entry point: ``newsflow <command>``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from services.common import logs
+from services.common.settings import Settings, get_settings, masked
+
+log = logging.getLogger("newsflow")
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from faust import Worker
+
+    logs.setup(settings.log_level, args.stage)
+    builders: dict[str, Callable[[Settings], Any]] = {}
+    if args.stage == "ingest":
+        from services.ingest.agents import build
+    elif args.stage == "dedupe":
+        from services.dedupe.agents import build
+    elif args.stage == "enrich":
+        from services.enrich.agents import build
+    else:
+        from services.index.agents import build
+    builders[args.stage] = build
+    app = builders[args.stage](settings)
+    worker = Worker(app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()
+    return 0
+
+
+def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    from services.demo import init
+
+    logs.setup(settings.log_level)
+    init(settings)
+    print(json.dumps({"topics": "ok", "template": "ok", "alias": settings.es.alias}))
+    return 0
+
+
+def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    from services.common.supervisor import STAGES, start_servers, write_stack_file
+    from services.demo import init, settings_for
+
+    logs.setup(settings.log_level)
+    running = start_servers(settings)
+    stop = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        init(settings_for(settings, running))
+        for stage in STAGES:
+            for _ in range(args.enrich_workers if stage == "enrich" else 1):
+                running.start_worker(stage)
+        path = write_stack_file(settings, running)
+        print(json.dumps(running.describe(), indent=2))
+        print(f"stack file: {path}  (newsflow ingest PATH... sends here)  Ctrl-C stops everything", file=sys.stderr)
+        while not stop:
+            for w in running.workers:
+                if w.proc.poll() is not None:
+                    log.error("worker exited stage=%s code=%s log=%s; restarting", w.stage, w.proc.returncode,
+                              w.log_path)
+                    running.workers.remove(w)
+                    running.start_worker(w.stage)
+                    break
+            time.sleep(0.5)
+    finally:
+        print("stopping...", file=sys.stderr)
+        running.stop()
+        (settings_path := __import__("pathlib").Path(settings.data_dir) / "stack.json").unlink(missing_ok=True)
+        del settings_path
+    return 0
+
+
+def _stack_settings(settings: Settings) -> Settings:
+    """Settings pointed at a stack from ``newsflow up`` when no servers are configured."""
+    if settings.kafka.bootstrap:
+        return settings
+    from services.common.supervisor import read_stack_env
+
+    env = read_stack_env(settings)
+    if not env:
+        raise SystemExit("no stack: set NEWSFLOW_KAFKA__BOOTSTRAP / NEWSFLOW_ES__URL or run `newsflow up` first")
+    return settings.model_copy(update={
+        "kafka": settings.kafka.model_copy(update={"bootstrap": env["NEWSFLOW_KAFKA__BOOTSTRAP"]}),
+        "es": settings.es.model_copy(update={"url": env["NEWSFLOW_ES__URL"],
+                                             "compat": env.get("NEWSFLOW_ES__COMPAT", settings.es.compat)}),
+    })
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from services.common.kafka import producer
+    from services.ingest.submit import expand, read_item, send
+
+    logs.setup(settings.log_level)
+    cfg = _stack_settings(settings)
+    prod = producer(cfg.kafka)
+    n = 0
+    for source, path in expand(args.paths):
+        send(cfg, prod, read_item(source, path, cfg.ingest.max_article_bytes))
+        n += 1
+    prod.flush()
+    prod.close()
+    if not args.quiet:
+        print(json.dumps({"sent": n}))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from services import demo
+
+    logs.setup("WARNING" if args.json else settings.log_level)
+    report = demo.run(settings, args.paths, timeout_s=args.timeout, progress=not args.json)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        print_report(report)
+    return 0
+
+
+def print_report(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"[bold]{report['articles_in']}[/] articles in, [bold]{report['indexed']}[/] documents indexed, "
+                  f"{report['duplicates_recorded']} duplicates recorded, {report['dead_lettered']} dead-lettered "
+                  f"({report['seconds']} s)")
+    t = Table("source", "title / first words", "published", "event", "duplicates", "entities", title="Documents")
+    for d in report["documents"]:
+        dups = ", ".join(f"{x['source']} ({x['kind']} {x['similarity']:.2f})" for x in d["duplicates"])
+        ents = ", ".join(e["name"] for e in d["entities"][:6])
+        t.add_row(d["source"], (d["title"] or "")[:60], d["published_at"] or "", (d["event_id"] or "")[:10], dups,
+                  ents)
+    console.print(t)
+    if report["top_entities"]:
+        te = Table("entity", "type", "documents", title="Top entities (from the index)")
+        for e in report["top_entities"][:15]:
+            te.add_row(e["name"], e["type"], str(e["documents"]))
+        console.print(te)
+    if report["dead_letters"]:
+        dl = Table("source", "stage", "reason", "detail", title="Dead letters")
+        for x in report["dead_letters"]:
+            dl.add_row(str(x["source"]), x["stage"], x["reason"], (x.get("detail") or "")[:80])
+        console.print(dl)
+
+
+def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
+    print(json.dumps(masked(settings), indent=2))
+    return 0
+
+
+def cmd_schemas(args: argparse.Namespace, settings: Settings) -> int:
+    from services.common.schemas import check_schemas, write_schemas
+
+    if args.write:
+        for p in write_schemas():
+            print(p)
+        return 0
+    stale = check_schemas()
+    for p in stale:
+        print(f"out of date: {p}", file=sys.stderr)
+    return 1 if stale else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsflow", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("worker", help="run one stream worker (a faust app)")
+    p.add_argument("stage", choices=["ingest", "dedupe", "enrich", "index"])
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("up", help="start the servers (embedded unless configured) and all four workers")
+    p.add_argument("--enrich-workers", type=int, default=1, help="enrich processes (NER is the bottleneck)")
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("init", help="create topics, index template and write alias (idempotent)")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("ingest", help="send files/directories to a running stack")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("demo", help="run the pipeline on PATHs and report what got indexed")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for every input to end")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("config", help="print the effective settings (secrets masked)")
+    p.set_defaults(func=cmd_config)
+
+    p = sub.add_parser("schemas", help="check (or --write) schemas/*.json against the record types")
+    p.add_argument("--write", action="store_true")
+    p.set_defaults(func=cmd_schemas)
+
+    for module in ("services.ingest.cli", "services.dedupe.cli", "services.enrich.cli", "services.index.cli",
+                   "services.ops_cli"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        mod.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    try:
+        return int(args.func(args, settings))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

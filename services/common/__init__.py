@@ -1,0 +1,1 @@
+"""Shared core: settings, records, topics, metrics, clients, logging."""

@@ -1,0 +1,75 @@
+"""Elasticsearch clients (sync for tools, async for workers) built from settings.
+
+osmem (the embedded server) answers HTTP 406 to the official client's vendor media type
+``application/vnd.elasticsearch+json; compatible-with=N``. With ``es.compat=osmem`` a node class rewrites it to
+``application/json``; real Elasticsearch is talked to unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from elastic_transport import AiohttpHttpNode, Urllib3HttpNode
+from elasticsearch import AsyncElasticsearch, Elasticsearch
+
+from services.common.settings import ElasticSettings
+
+_VENDOR = re.compile(r"application/vnd\.elasticsearch\+([a-z\-]+);\s*compatible-with=\d+")
+
+
+def _plain_media_types(headers: Any) -> Any:
+    if not headers:
+        return headers
+    out = headers.copy()
+    for key in list(out.keys()):
+        if key.lower() in ("content-type", "accept"):
+            out[key] = _VENDOR.sub(r"application/\1", out[key])
+    return out
+
+
+class OsmemSyncNode(Urllib3HttpNode):
+    def perform_request(self, method: str, target: str, body: bytes | None = None, headers: Any = None, **kw: Any) -> Any:  # type: ignore[override]
+        return super().perform_request(method, target, body=body, headers=_plain_media_types(headers), **kw)
+
+
+class OsmemAsyncNode(AiohttpHttpNode):
+    async def perform_request(self, method: str, target: str, body: bytes | None = None, headers: Any = None, **kw: Any) -> Any:  # type: ignore[override]
+        return await super().perform_request(method, target, body=body, headers=_plain_media_types(headers), **kw)
+
+
+def _common_kwargs(cfg: ElasticSettings, url: str) -> dict[str, Any]:
+    kw: dict[str, Any] = {"hosts": [url], "request_timeout": cfg.request_timeout_s}
+    if cfg.api_key is not None:
+        kw["api_key"] = cfg.api_key.get_secret_value()
+    elif cfg.username and cfg.password is not None:
+        kw["basic_auth"] = (cfg.username, cfg.password.get_secret_value())
+    if url.startswith("https"):
+        kw["verify_certs"] = cfg.verify_certs
+        if cfg.ca_certs:
+            kw["ca_certs"] = cfg.ca_certs
+    return kw
+
+
+def sync_client(cfg: ElasticSettings, url: str | None = None) -> Elasticsearch:
+    """A blocking client for tools (init, demo, search, reindex)."""
+    target = url or cfg.url
+    if not target:
+        raise ValueError("no Elasticsearch URL: set NEWSFLOW_ES__URL or run the embedded stack")
+    kw = _common_kwargs(cfg, target)
+    if cfg.compat == "osmem":
+        kw["node_class"] = OsmemSyncNode
+    return Elasticsearch(**kw)
+
+
+def async_client(cfg: ElasticSettings, url: str | None = None, *, max_retries: int = 0) -> AsyncElasticsearch:
+    """A client for workers. Retries are ours (per item, with backoff), so the transport's are off."""
+    target = url or cfg.url
+    if not target:
+        raise ValueError("no Elasticsearch URL: set NEWSFLOW_ES__URL or run the embedded stack")
+    kw = _common_kwargs(cfg, target)
+    kw["max_retries"] = max_retries
+    kw["retry_on_timeout"] = False
+    if cfg.compat == "osmem":
+        kw["node_class"] = OsmemAsyncNode
+    return AsyncElasticsearch(**kw)

@@ -1,0 +1,75 @@
+"""Every Prometheus metric Newsflow emits, declared here and nowhere else.
+
+Label values come from small fixed sets (``stage``, ``outcome``, ``reason``, ``kind``, ``type``, ``result``):
+never a URL, a title or an entity name.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+STAGES = ("ingest", "dedupe", "enrich", "index")
+OUTCOMES = ("ok", "duplicate", "dead_letter", "retry")
+
+MESSAGES = Counter(
+    "newsflow_messages_total", "Messages a stage finished, by outcome", ["stage", "outcome"], registry=REGISTRY
+)
+PROCESSING_SECONDS = Histogram(
+    "newsflow_processing_seconds",
+    "Time a stage spent on one message (batch time divided over its messages for batched stages)",
+    ["stage"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=REGISTRY,
+)
+DEAD_LETTERS = Counter(
+    "newsflow_dead_letters_total", "Messages sent to the dead-letter topic", ["stage", "reason"], registry=REGISTRY
+)
+DUPLICATES = Counter("newsflow_duplicates_total", "Duplicates found, by kind", ["kind"], registry=REGISTRY)
+ENTITIES = Counter("newsflow_entities_total", "Distinct entities per document, by type", ["type"], registry=REGISTRY)
+BULK_SECONDS = Histogram(
+    "newsflow_bulk_seconds",
+    "Duration of one bulk request to the search server",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=REGISTRY,
+)
+BULK_ITEMS = Counter(
+    "newsflow_bulk_items_total",
+    "Bulk items by result: created/updated/noop, retried (429/5xx), failed (dead-lettered)",
+    ["result"],
+    registry=REGISTRY,
+)
+FRESHNESS_SECONDS = Histogram(
+    "newsflow_freshness_seconds",
+    "Age of a document when it became searchable, from ingested_at (since='ingested') or published_at "
+    "(since='published')",
+    ["since"],
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400, 604800),
+    registry=REGISTRY,
+)
+CONSUMER_LAG = Gauge(
+    "newsflow_consumer_lag",
+    "Messages behind the end of the log, per consumed topic partition (of this worker)",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)
+SEARCH_UP = Gauge("newsflow_search_up", "1 when the search server answers, 0 while it is unreachable", registry=REGISTRY)
+WORKER_READY = Gauge(
+    "newsflow_worker_ready", "1 once the worker has joined its group and processes messages", ["stage"],
+    registry=REGISTRY,
+)
+BUILD = Info("newsflow_build", "Version of the running worker", registry=REGISTRY)
+
+
+def render() -> bytes:
+    """The exposition text of every metric above."""
+    return generate_latest(REGISTRY)
+
+
+def declared_names() -> set[str]:
+    """Names of every series family a scrape can show (for tests of dashboards and alert rules)."""
+    out: set[str] = set()
+    for collector in list(REGISTRY._collector_to_names):  # noqa: SLF001 - the registry has no public listing
+        out.update(REGISTRY._collector_to_names[collector])  # noqa: SLF001
+    return out

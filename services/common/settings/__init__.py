@@ -1,0 +1,97 @@
+"""All settings of a Newsflow process, in one frozen object read once at start.
+
+Every field can be set from the environment with the ``NEWSFLOW_`` prefix; nested groups use ``__``
+(``NEWSFLOW_DEDUPE__WINDOW_DAYS=30``). Secrets are ``SecretStr``: ``newsflow config`` prints them masked.
+Each worker's own group lives in a module beside this one so that a worker's knobs are found in one guess.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.common.settings.dedupe import DedupeSettings
+from services.common.settings.enrich import EnrichSettings
+from services.common.settings.index import IndexSettings
+from services.common.settings.ingest import IngestSettings
+
+
+class KafkaSettings(BaseModel):
+    """How workers reach Kafka. Unset ``bootstrap`` means: start the embedded Tansu broker."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bootstrap: str | None = Field(None, description="host:port[,host:port]; unset = embedded Tansu broker")
+    topic_prefix: str = Field("newsflow", description="prefix of every topic name")
+    partitions: int = Field(4, ge=1, description="partitions per data topic when Newsflow creates them")
+    replication_factor: int = Field(1, ge=1, description="replication factor of created topics")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = Field(None, description="CA bundle for SSL/SASL_SSL")
+    session_timeout_s: float = Field(10.0, description="consumer session timeout; short so a dead worker's partitions move fast")
+    heartbeat_interval_s: float = Field(3.0, description="consumer heartbeat interval")
+    max_message_bytes: int = Field(4 * 1024 * 1024, description="largest message the producers send")
+
+
+class ElasticSettings(BaseModel):
+    """How workers reach Elasticsearch. Unset ``url`` means: start the embedded osmem server."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str | None = Field(None, description="http(s)://host:port; unset = embedded osmem server")
+    username: str | None = None
+    password: SecretStr | None = None
+    api_key: SecretStr | None = None
+    ca_certs: str | None = Field(None, description="CA bundle for https")
+    verify_certs: bool = True
+    compat: Literal["elasticsearch", "osmem"] = Field(
+        "elasticsearch",
+        description="'osmem' rewrites the vendor JSON media type that osmem answers with 406; never for real ES",
+    )
+    index_prefix: str = Field("newsflow-articles", description="versioned indices are <prefix>-v<N>")
+    alias: str = Field("newsflow-articles", description="read alias (and write alias with is_write_index)")
+    dedupe_index: str = Field("newsflow-dedupe", description="dedupe state (claims and signatures)")
+    request_timeout_s: float = 30.0
+
+
+class Settings(BaseSettings):
+    """The root settings object: one per process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSFLOW_", env_nested_delimiter="__", frozen=True, extra="ignore"
+    )
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    es: ElasticSettings = Field(default_factory=ElasticSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    dedupe: DedupeSettings = Field(default_factory=DedupeSettings)
+    enrich: EnrichSettings = Field(default_factory=EnrichSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+
+    web_host: str = Field("127.0.0.1", description="bind address of each worker's health+metrics web server")
+    web_port: int = Field(0, ge=0, description="health+metrics port of this worker; 0 = pick a free one")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    data_dir: str = Field(".newsflow", description="run files of the embedded stack (addresses, logs)")
+    dlq_max_failure_ratio: float = Field(
+        0.8, gt=0, le=1,
+        description="a worker stops (instead of draining into the dead-letter topic) when more than this share "
+        "of a window fails",
+    )
+    dlq_window: int = Field(50, ge=1, description="messages per failure-ratio window")
+    dlq_max_payload_bytes: int = Field(256 * 1024, description="larger payloads are cut in the dead letter")
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The settings as a dict for printing, secrets shown as ``**********``."""
+    return settings.model_dump(mode="json")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read the settings once from the environment (the only place that reads it)."""
+    return Settings()

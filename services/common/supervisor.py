@@ -1,0 +1,134 @@
+"""Starts the embedded stack and worker processes for ``newsflow up``, ``demo`` and ``bench``, and stops them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.common.embedded import Stack, free_port, start_stack
+from services.common.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STAGES = ("ingest", "dedupe", "enrich", "index")
+
+
+@dataclass
+class WorkerProc:
+    stage: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Running:
+    """A running pipeline: the servers (embedded or given) and the worker processes."""
+
+    bootstrap: str
+    es_url: str
+    env: dict[str, str]
+    stack: Stack | None = None
+    workers: list[WorkerProc] = field(default_factory=list)
+    log_dir: Path = Path(".newsflow/logs")
+
+    def start_worker(self, stage: str, extra_env: dict[str, str] | None = None) -> WorkerProc:
+        port = free_port()
+        n = sum(1 for w in self.workers if w.stage == stage)
+        log_path = self.log_dir / f"worker-{stage}{'-' + str(n) if n else ''}.log"
+        env = {**os.environ, **self.env, "NEWSFLOW_WEB_PORT": str(port), **(extra_env or {})}
+        out = log_path.open("ab")
+        proc = subprocess.Popen([sys.executable, "-m", "services.cli", "worker", stage], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        w = WorkerProc(stage, port, proc, log_path)
+        self.workers.append(w)
+        return w
+
+    def wait_ready(self, timeout_s: float = 120.0) -> None:
+        """Wait until every worker answers /readyz (joined its group, has partitions)."""
+        deadline = time.monotonic() + timeout_s
+        pending = list(self.workers)
+        while pending and time.monotonic() < deadline:
+            for w in list(pending):
+                if w.proc.poll() is not None:
+                    raise RuntimeError(f"worker {w.stage} exited with {w.proc.returncode}; see {w.log_path}")
+                try:
+                    with urllib.request.urlopen(w.url + "/readyz", timeout=1) as r:
+                        if r.status == 200:
+                            pending.remove(w)
+                except OSError:
+                    pass
+            time.sleep(0.3)
+        if pending:
+            raise RuntimeError(f"workers not ready after {timeout_s}s: {[w.stage for w in pending]}")
+
+    def stop_worker(self, w: WorkerProc, sig: int = signal.SIGTERM, timeout_s: float = 30) -> None:
+        if w.proc.poll() is None:
+            w.proc.send_signal(sig)
+            try:
+                w.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                w.proc.kill()
+                w.proc.wait(5)
+        if w in self.workers:
+            self.workers.remove(w)
+
+    def stop(self) -> None:
+        for w in list(self.workers):
+            if w.proc.poll() is None:
+                w.proc.send_signal(signal.SIGTERM)
+        for w in list(self.workers):
+            self.stop_worker(w)
+        if self.stack is not None:
+            self.stack.stop()
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "kafka": self.bootstrap,
+            "elasticsearch": self.es_url,
+            "embedded": self.stack is not None,
+            "workers": {f"{w.stage}#{i}": {"pid": w.proc.pid, "health": w.url + "/readyz",
+                                            "metrics": w.url + "/metrics", "log": str(w.log_path)}
+                        for i, w in enumerate(self.workers)},
+        }
+
+
+def start_servers(settings: Settings) -> Running:
+    """Use the configured Kafka/Elasticsearch, or start the embedded ones when they are not set."""
+    log_dir = Path(settings.data_dir) / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    if settings.kafka.bootstrap and settings.es.url:
+        env = {"NEWSFLOW_KAFKA__BOOTSTRAP": settings.kafka.bootstrap, "NEWSFLOW_ES__URL": settings.es.url}
+        return Running(settings.kafka.bootstrap, settings.es.url, env, None, log_dir=log_dir)
+    if settings.kafka.bootstrap or settings.es.url:
+        raise RuntimeError("set both NEWSFLOW_KAFKA__BOOTSTRAP and NEWSFLOW_ES__URL, or neither (embedded)")
+    stack = start_stack(log_dir)
+    return Running(stack.broker.bootstrap, stack.search.url, stack.env(), stack, log_dir=log_dir)
+
+
+def write_stack_file(settings: Settings, running: Running) -> Path:
+    path = Path(settings.data_dir) / "stack.json"
+    path.write_text(json.dumps(running.describe() | {"env": running.env}, indent=2))
+    return path
+
+
+def read_stack_env(settings: Settings) -> dict[str, str]:
+    """Env of a stack started by ``newsflow up`` in this directory (empty when none runs)."""
+    path = Path(settings.data_dir) / "stack.json"
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text())
+    env: dict[str, str] = data.get("env", {})
+    return env

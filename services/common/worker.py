@@ -1,0 +1,193 @@
+"""What every stream worker shares: the faust app, its web endpoints, dead letters and the failure guard.
+
+A worker is a faust app with one agent (``concurrency=1``) and no faust Tables: state, where a stage needs it,
+lives in a store written idempotently (see README "Guarantees" for why).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from typing import Any
+
+import faust
+from aiohttp import web
+from faust.types import EventT
+
+from services.common import metrics
+from services.common.records import DeadLetter, Origin, Rejected, Stage, Trace
+from services.common.settings import Settings
+from services.common.topics import TopicNames, names
+
+log = logging.getLogger(__name__)
+
+
+class TooManyFailures(RuntimeError):
+    """Most messages of a window failed: stop the worker instead of draining everything to the DLQ."""
+
+
+def make_app(stage: Stage, settings: Settings) -> faust.App:
+    k = settings.kafka
+    if not k.bootstrap:
+        raise RuntimeError("NEWSFLOW_KAFKA__BOOTSTRAP is not set (run `newsflow up` for the embedded stack)")
+    kw: dict[str, Any] = {}
+    if k.sasl_mechanism:
+        import ssl
+
+        ctx = ssl.create_default_context(cafile=k.ssl_cafile) if k.security_protocol.endswith("SSL") else None
+        kw["broker_credentials"] = faust.SASLCredentials(
+            username=k.sasl_username or "",
+            password=k.sasl_password.get_secret_value() if k.sasl_password else "",
+            mechanism=k.sasl_mechanism,
+            ssl_context=ctx,
+        )
+    elif k.security_protocol == "SSL":
+        import ssl
+
+        kw["broker_credentials"] = ssl.create_default_context(cafile=k.ssl_cafile)
+    app = faust.App(
+        f"newsflow-{stage}",
+        broker=[f"kafka://{h}" for h in k.bootstrap.split(",")],
+        value_serializer="raw",
+        key_serializer="raw",
+        store="memory://",
+        web_enabled=True,
+        web_host=settings.web_host,
+        web_bind=settings.web_host,
+        web_port=settings.web_port,
+        web_in_thread=False,
+        broker_session_timeout=k.session_timeout_s,
+        broker_heartbeat_interval=k.heartbeat_interval_s,
+        consumer_auto_offset_reset="earliest",
+        producer_max_request_size=k.max_message_bytes + 65536,
+        producer_acks=-1,
+        topic_partitions=k.partitions,
+        topic_replication_factor=k.replication_factor,
+        topic_allow_declare=True,
+        stream_wait_empty=True,
+        broker_commit_every=100,
+        broker_commit_interval=1.0,
+        datadir=f"{settings.data_dir}/faust-{stage}",
+        **kw,
+    )
+    _add_web(app, stage)
+    return app
+
+
+def _add_web(app: faust.App, stage: str) -> None:
+    @app.page("/metrics")
+    async def metrics_view(web_: Any, request: Any) -> Any:
+        return web.Response(body=metrics.render(), content_type="text/plain", charset="utf-8")
+
+    @app.page("/livez")
+    async def livez(web_: Any, request: Any) -> Any:
+        return web.json_response({"stage": stage, "alive": True})
+
+    @app.page("/readyz")
+    async def readyz(web_: Any, request: Any) -> Any:
+        ready = bool(app.consumer.assignment()) and not app.rebalancing
+        metrics.WORKER_READY.labels(stage).set(1 if ready else 0)
+        return web.json_response({"stage": stage, "ready": ready}, status=200 if ready else 503)
+
+
+def origin_of(event: EventT) -> Origin:
+    msg = event.message
+    return Origin(topic=msg.topic, partition=msg.partition, offset=msg.offset)
+
+
+class Stream:
+    """The glue of one stage: topic handles, dead letters, outcome counters, the failure guard and lag."""
+
+    def __init__(self, app: faust.App, stage: Stage, settings: Settings, *, guard: bool = True) -> None:
+        """``guard``: stop when most messages fail. Off for ingest, where bad input is the user's, not a sign
+        of a bad deploy; every later stage reads what our own upstream wrote, so mass failure there is a bug."""
+        self.app = app
+        self.guard = guard
+        self.stage = stage
+        self.settings = settings
+        self.names: TopicNames = names(settings.kafka.topic_prefix)
+        self._topics: dict[str, faust.TopicT] = {}
+        self._window: deque[bool] = deque(maxlen=settings.dlq_window)
+        self._last_offset: dict[tuple[str, int], int] = {}
+
+    def topic(self, logical: str) -> faust.TopicT:
+        if logical not in self._topics:
+            self._topics[logical] = self.app.topic(getattr(self.names, logical), value_type=bytes,
+                                                   key_type=bytes, value_serializer="raw", key_serializer="raw")
+        return self._topics[logical]
+
+    async def send(self, logical: str, key: str, value: bytes) -> None:
+        await self.topic(logical).send(key=key.encode(), value=value)
+
+    def seen(self, event: EventT) -> None:
+        msg = event.message
+        self._last_offset[(msg.topic, msg.partition)] = msg.offset
+
+    def outcome(self, ok: bool, outcome: str, n: int = 1) -> None:
+        metrics.MESSAGES.labels(self.stage, outcome).inc(n)
+        for _ in range(n):
+            self._window.append(ok)
+        if self.guard and len(self._window) == self._window.maxlen:
+            failed = self._window.count(False)
+            if failed / len(self._window) > self.settings.dlq_max_failure_ratio:
+                raise TooManyFailures(
+                    f"{failed} of the last {len(self._window)} messages failed at stage {self.stage}: stopping "
+                    "instead of dead-lettering everything (bad deploy or broken dependency?)"
+                )
+
+    async def dead_letter(self, event: EventT | None, rejected: Rejected, trace: Trace | None = None) -> None:
+        payload = b""
+        origin = None
+        if event is not None:
+            origin = origin_of(event)
+            payload = event.message.value or b""
+        cap = self.settings.dlq_max_payload_bytes
+        dl = DeadLetter(
+            stage=self.stage, reason=rejected.reason, detail=rejected.detail, origin=origin,
+            trace=rejected.trace or trace, payload=payload[:cap].decode("utf-8", errors="replace"),
+            payload_truncated=len(payload) > cap, payload_bytes=len(payload),
+        )
+        headers = {"stage": self.stage.encode(), "reason": rejected.reason.encode()}
+        if origin is not None:
+            headers.update({"origin_topic": origin.topic.encode(), "origin_partition": str(origin.partition).encode(),
+                            "origin_offset": str(origin.offset).encode()})
+        key = (dl.trace.ingest_id if dl.trace else "").encode() or None
+        await self.topic("deadletter").send(key=key, value=dl.to_json(), headers=headers)
+        metrics.DEAD_LETTERS.labels(self.stage, rejected.reason).inc()
+        log.warning("dead-lettered stage=%s reason=%s topic=%s partition=%s offset=%s source=%s", self.stage,
+                    rejected.reason, origin.topic if origin else "-", origin.partition if origin else "-",
+                    origin.offset if origin else "-", dl.trace.source if dl.trace else "-")
+        self.outcome(False, "dead_letter")
+
+    def update_lag(self) -> None:
+        consumer = self.app.consumer
+        for tp in consumer.assignment():
+            hw = consumer.highwater(tp)
+            if hw is None:
+                continue
+            last = self._last_offset.get((tp.topic, tp.partition), -1)
+            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, hw - last - 1))
+
+    def timed(self) -> _Timer:
+        return _Timer(self.stage)
+
+
+class _Timer:
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
+        self.t0 = 0.0
+
+    def __enter__(self) -> _Timer:
+        self.t0 = time.perf_counter()
+        return self
+
+    def per_message(self, n: int) -> None:
+        if n:
+            elapsed = (time.perf_counter() - self.t0) / n
+            hist = metrics.PROCESSING_SECONDS.labels(self.stage)
+            for _ in range(n):
+                hist.observe(elapsed)
+
+    def __exit__(self, *exc: object) -> None:
+        return None

@@ -1,0 +1,152 @@
+"""``newsflow demo``: run the whole pipeline on some files and report what the index holds."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from services.common.es import sync_client
+from services.common.kafka import create_topics, producer, wait_for_broker
+from services.common.records import InboxItem
+from services.common.settings import Settings
+from services.common.supervisor import STAGES, Running, start_servers
+from services.common.tracking import Tracker
+from services.index.template import ensure_write_alias, install_template
+from services.ingest.submit import expand, read_item, send
+
+log = logging.getLogger(__name__)
+
+
+def settings_for(settings: Settings, running: Running) -> Settings:
+    """The settings of this process pointed at the running servers."""
+    es_cfg = settings.es.model_copy(update={"url": running.es_url,
+                                            "compat": "osmem" if running.stack else settings.es.compat})
+    return settings.model_copy(update={"kafka": settings.kafka.model_copy(update={"bootstrap": running.bootstrap}),
+                                       "es": es_cfg})
+
+
+def init(settings: Settings) -> None:
+    """Topics, index template, versioned index and write alias: idempotent."""
+    wait_for_broker(settings.kafka)
+    create_topics(settings.kafka)
+    es = sync_client(settings.es)
+    try:
+        install_template(es)
+        ensure_write_alias(es, settings.es)
+    finally:
+        es.close()
+
+
+def top_entities(es: Elasticsearch, settings: Settings, size: int = 20) -> list[dict[str, Any]]:
+    """Entities by number of indexed documents that mention them: a terms aggregation on the canonical id."""
+    resp = es.search(
+        index=settings.es.alias, size=0, query={"bool": {"filter": [{"term": {"pending": False}}]}},
+        aggs={"ids": {"terms": {"field": "entity_ids", "size": size}}},
+    )
+    buckets = resp["aggregations"]["ids"]["buckets"]
+    if not buckets:
+        return []
+    ids = [b["key"] for b in buckets]
+    names_resp = es.search(
+        index=settings.es.alias, size=0,
+        aggs={"e": {"nested": {"path": "entities"}, "aggs": {"f": {
+            "filter": {"terms": {"entities.id": ids}},
+            "aggs": {"id": {"terms": {"field": "entities.id", "size": len(ids)}, "aggs": {
+                "name": {"terms": {"field": "entities.name", "size": 1}},
+                "type": {"terms": {"field": "entities.type", "size": 1}}}}}}}}},
+    )
+    meta = {}
+    for b in names_resp["aggregations"]["e"]["f"]["id"]["buckets"]:
+        name = b["name"]["buckets"][0]["key"] if b["name"]["buckets"] else b["key"]
+        type_ = b["type"]["buckets"][0]["key"] if b["type"]["buckets"] else ""
+        meta[b["key"]] = (name, type_)
+    return [{"id": b["key"], "name": meta.get(b["key"], (b["key"], ""))[0],
+             "type": meta.get(b["key"], ("", ""))[1], "documents": b["doc_count"]} for b in buckets]
+
+
+def read_documents(es: Elasticsearch, settings: Settings) -> list[dict[str, Any]]:
+    es.indices.refresh(index=settings.es.alias)
+    resp = es.search(index=settings.es.alias, size=10000, query={"bool": {"filter": [{"term": {"pending": False}}]}},
+                     sort=[{"source": "asc"}, {"id": "asc"}])
+    docs = []
+    for hit in resp["hits"]["hits"]:
+        src = hit["_source"]
+        docs.append({
+            "id": src["id"], "source": src.get("source"), "title": src.get("title", ""),
+            "published_at": _z(src.get("published_at")), "language": src.get("language"),
+            "event_id": src.get("event_id"), "url": src.get("url"), "outlet": src.get("outlet"),
+            "duplicates": [{"source": d.get("source"), "kind": d.get("kind"), "similarity": d.get("similarity"),
+                            "url": d.get("url"), "seen_at": d.get("seen_at")} for d in src.get("duplicates") or []],
+            "entities": [{k: e.get(k) for k in ("id", "name", "type", "mentions", "aliases")}
+                         for e in src.get("entities") or []],
+        })
+    return docs
+
+
+def _z(value: str | None) -> str | None:
+    if not value:
+        return None
+    return value.replace("+00:00", "Z")
+
+
+def run(settings: Settings, paths: list[str], timeout_s: float = 600.0, progress: bool = False) -> dict[str, Any]:
+    """Start servers and workers, ingest ``paths``, wait for every record to end, report from the index."""
+    running = start_servers(settings)
+    try:
+        cfg = settings_for(settings, running)
+        init(cfg)
+        for stage in STAGES:
+            running.start_worker(stage)
+        tracker = Tracker(cfg)
+        prod = producer(cfg.kafka)
+        t0 = time.monotonic()
+        n_inputs = 0
+        for source, path in expand(paths):
+            item = read_item(source, path, cfg.ingest.max_article_bytes)
+            tracker.expect(item.ingest_id if isinstance(item, InboxItem) else item.trace.ingest_id)  # type: ignore[union-attr]
+            send(cfg, prod, item)
+            n_inputs += 1
+        prod.flush()
+        prod.close()
+
+        def show(t: Tracker) -> None:
+            for w in running.workers:
+                if w.proc.poll() is not None:
+                    raise RuntimeError(f"worker {w.stage} died (exit {w.proc.returncode}); see {w.log_path}")
+            if progress:
+                print(f"\r{len(t.expected) - len(t.pending())}/{len(t.expected)} inputs done", end="",
+                      file=sys.stderr)
+
+        finished = tracker.wait(timeout_s, on_progress=show)
+        if progress:
+            print(file=sys.stderr)
+        if not finished:
+            raise TimeoutError(f"{len(tracker.pending())} of {n_inputs} inputs not indexed or dead-lettered after "
+                               f"{timeout_s}s; worker logs in {running.log_dir}")
+        elapsed = time.monotonic() - t0
+        tracker.close()
+        es = sync_client(cfg.es)
+        try:
+            documents = read_documents(es, cfg)
+            top = top_entities(es, cfg)
+        finally:
+            es.close()
+        restarts = {w.stage: 0 for w in running.workers}
+        return {
+            "articles_in": tracker.records_in(),
+            "indexed": len(documents),
+            "dead_lettered": len(tracker.dead),
+            "dead_letters": [{"source": d.trace.source if d.trace else None, "stage": d.stage, "reason": d.reason,
+                              "detail": d.detail} for d in sorted(tracker.dead, key=lambda d: (d.trace.source if d.trace else "", d.trace.record if d.trace else 0))],
+            "duplicates_recorded": sum(1 for a in tracker.acks if a.kind == "duplicate"),
+            "documents": documents,
+            "top_entities": top,
+            "seconds": round(elapsed, 3),
+            "worker_restarts": restarts,
+        }
+    finally:
+        running.stop()

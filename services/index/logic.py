@@ -1,0 +1,120 @@
+"""Pure index logic: records -> Elasticsearch documents and bulk actions; bulk item results -> what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from services.common.records import DuplicateArticle, DuplicateRef, EnrichedArticle
+
+PERSON_TYPES = {"PERSON"}
+ORG_TYPES = {"ORG"}
+PLACE_TYPES = {"GPE", "LOC"}
+
+ItemOutcome = Literal["ok", "conflict", "retry", "reject"]
+
+
+def to_document(a: EnrichedArticle, indexed_at: datetime) -> dict[str, Any]:
+    """The indexed document of an article (without ``duplicates``, which only the duplicate path writes)."""
+    def of(types: set[str]) -> tuple[list[str], list[str]]:
+        ents = [e for e in a.entities if e.type in types]
+        return [e.name for e in ents], [e.id for e in ents]
+
+    persons, persons_ids = of(PERSON_TYPES)
+    orgs, orgs_ids = of(ORG_TYPES)
+    places, places_ids = of(PLACE_TYPES)
+    return {
+        "id": a.id,
+        "pending": False,
+        "title": a.title,
+        "body": a.body,
+        "source": a.source,
+        "outlet": a.outlet,
+        "author": a.author,
+        "url": a.url,
+        "canonical_url": a.canonical_url,
+        "language": a.language,
+        "event_id": a.event_id,
+        "content_hash": a.content_hash,
+        "ingest_key": f"{a.trace.ingest_id}:{a.trace.record}",
+        "published_at": a.published_at.isoformat() if a.published_at else None,
+        "ingested_at": a.ingested_at.isoformat(),
+        "indexed_at": indexed_at.isoformat(),
+        "ner_truncated": a.ner_truncated,
+        "entities": [e.model_dump(mode="json") for e in a.entities],
+        "entity_ids": [e.id for e in a.entities],
+        "persons": persons,
+        "persons_ids": persons_ids,
+        "orgs": orgs,
+        "orgs_ids": orgs_ids,
+        "places": places,
+        "places_ids": places_ids,
+    }
+
+
+def document_actions(index: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Upsert of an article: a new document starts with no duplicates; an existing one (a stub that holds
+    duplicates which arrived first, or the same article replayed) keeps the duplicates it has."""
+    return [
+        {"update": {"_index": index, "_id": doc["id"]}},
+        {"doc": doc, "upsert": {**doc, "duplicates": [], "duplicate_count": 0}},
+    ]
+
+
+def merge_duplicates(existing: Iterable[dict[str, Any]], new: Sequence[DuplicateRef]) -> list[dict[str, Any]] | None:
+    """``existing`` plus ``new``, one entry per arrival (``ingest_key``); None when nothing changes (a replay)."""
+    merged = list(existing)
+    seen = {d.get("ingest_key") for d in merged}
+    changed = False
+    for ref in new:
+        if ref.ingest_key in seen:
+            continue
+        merged.append(ref.model_dump(mode="json"))
+        seen.add(ref.ingest_key)
+        changed = True
+    return merged if changed else None
+
+
+def duplicate_actions(
+    index: str, original_id: str, dups: Sequence[DuplicateArticle], current: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """Actions recording ``dups`` on the original: an optimistic-concurrency partial update when it exists,
+    else a create of a pending stub (the original is still on its way) that the original's upsert completes."""
+    refs = [d.duplicate for d in dups]
+    if current is None:
+        merged = merge_duplicates([], refs) or []
+        return [{"create": {"_index": index, "_id": original_id}},
+                {"id": original_id, "pending": True, "duplicates": merged, "duplicate_count": len(merged)}]
+    src = current.get("_source", {})
+    merged_or_none = merge_duplicates(src.get("duplicates") or [], refs)
+    if merged_or_none is None:
+        return []
+    return [
+        {"update": {"_index": current.get("_index", index), "_id": original_id,
+                    "if_seq_no": current["_seq_no"], "if_primary_term": current["_primary_term"]}},
+        {"doc": {"duplicates": merged_or_none, "duplicate_count": len(merged_or_none)}},
+    ]
+
+
+def classify(status: int) -> ItemOutcome:
+    """What a bulk item's HTTP status asks for."""
+    if 200 <= status < 300:
+        return "ok"
+    if status == 409:
+        return "conflict"
+    if status == 429 or status >= 500:
+        return "retry"
+    return "reject"
+
+
+def reject_reason(status: int, error: Any) -> str:
+    etype = (error or {}).get("type", "") if isinstance(error, dict) else ""
+    if status == 400 and ("pars" in etype or "mapp" in etype or "strict" in etype or "illegal" in etype):
+        return "mapping-error"
+    return f"http-{status}"
+
+
+def backoff_delay(attempt: int, base: float, cap: float, rand: float) -> float:
+    """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**attempt)]; ``rand`` in [0, 1)."""
+    return min(cap, base * (2**attempt)) * rand

@@ -1,0 +1,202 @@
+"""The bulk writer: reads every item of every bulk response.
+
+- per-item 4xx (mapping errors) -> returned as failures for the dead-letter topic, with the reason;
+- 429 and 5xx -> retried with exponential backoff and full jitter, ``retries`` times, then failures;
+- the search server unreachable -> waits and probes again, forever: the agent blocks, so consumption pauses
+  (backpressure) and nothing is committed or dropped;
+- duplicates -> recorded on the original with optimistic concurrency (no scripts), retried on conflict.
+Offsets are committed by the agent only after ``write`` returns, i.e. after the documents were acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch
+from elasticsearch import ConnectionError as ESConnectionError
+from elasticsearch import ConnectionTimeout as ESConnectionTimeout
+from elasticsearch import TransportError
+
+from services.common import metrics
+from services.common.records import DuplicateArticle, EnrichedArticle
+from services.common.settings.index import IndexSettings
+from services.index import logic
+
+log = logging.getLogger(__name__)
+
+Item = EnrichedArticle | DuplicateArticle
+
+
+@dataclass
+class Failure:
+    item: Item
+    reason: str
+    detail: str
+
+
+@dataclass
+class WriteResult:
+    ok: list[Item] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+
+
+class BulkWriter:
+    def __init__(
+        self,
+        es: AsyncElasticsearch,
+        alias: str,
+        cfg: IndexSettings,
+        *,
+        clock: Callable[[], datetime],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.es = es
+        self.alias = alias
+        self.cfg = cfg
+        self.clock = clock
+        self.sleep = sleep
+        self.rand = rand
+
+    async def _bulk(self, operations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One bulk request, repeated until the server answers (never gives up on an unreachable server)."""
+        waited = 0
+        while True:
+            t0 = time.perf_counter()
+            try:
+                resp = await self.es.bulk(operations=operations)
+            except (ESConnectionError, ESConnectionTimeout) as exc:
+                metrics.SEARCH_UP.set(0)
+                waited += 1
+                log.warning("search server unreachable, pausing consumption attempt=%d error=%s", waited, exc)
+                await self.sleep(self.cfg.unreachable_pause_s)
+                continue
+            except TransportError as exc:  # whole request refused (e.g. 429/503 for the request)
+                status = getattr(exc, "status_code", None) or getattr(getattr(exc, "meta", None), "status", 0)
+                if status in (429, 502, 503, 504):
+                    metrics.SEARCH_UP.set(1)
+                    waited += 1
+                    await self.sleep(logic.backoff_delay(min(waited, 10), self.cfg.backoff_base_s,
+                                                         self.cfg.backoff_max_s, self.rand()))
+                    continue
+                raise
+            metrics.SEARCH_UP.set(1)
+            metrics.BULK_SECONDS.observe(time.perf_counter() - t0)
+            items: list[dict[str, Any]] = [next(iter(i.values())) for i in resp["items"]]
+            return items
+
+    async def _send(self, pairs: list[tuple[Item, list[dict[str, Any]]]]) -> tuple[list[Item], list[Failure],
+                                                                                   list[Item]]:
+        """Send (item, actions) pairs with per-item retries. Returns (ok, failed, conflicted)."""
+        ok: list[Item] = []
+        failed: list[Failure] = []
+        conflicted: list[Item] = []
+        pending = [(it, acts) for it, acts in pairs if acts]
+        ok.extend(it for it, acts in pairs if not acts)
+        attempt = 0
+        while pending:
+            ops = [op for _, acts in pending for op in acts]
+            results = await self._bulk(ops)
+            retry: list[tuple[Item, list[dict[str, Any]]]] = []
+            for (item, acts), res in zip(pending, results, strict=True):
+                status = int(res.get("status", 500))
+                outcome = logic.classify(status)
+                if outcome == "ok":
+                    metrics.BULK_ITEMS.labels(res.get("result", "ok")).inc()
+                    ok.append(item)
+                elif outcome == "conflict":
+                    metrics.BULK_ITEMS.labels("conflict").inc()
+                    conflicted.append(item)
+                elif outcome == "retry" and attempt < self.cfg.retries:
+                    metrics.BULK_ITEMS.labels("retried").inc()
+                    retry.append((item, acts))
+                else:
+                    metrics.BULK_ITEMS.labels("failed").inc()
+                    reason = "retries-exhausted" if outcome == "retry" else logic.reject_reason(status, res.get("error"))
+                    failed.append(Failure(item, reason, f"HTTP {status}: {str(res.get('error'))[:500]}"))
+            pending = retry
+            if pending:
+                await self.sleep(logic.backoff_delay(attempt, self.cfg.backoff_base_s, self.cfg.backoff_max_s,
+                                                     self.rand()))
+                attempt += 1
+        return ok, failed, conflicted
+
+    async def write(self, articles: Sequence[EnrichedArticle], duplicates: Sequence[DuplicateArticle]) -> WriteResult:
+        result = WriteResult()
+        now = self.clock()
+        pairs: list[tuple[Item, list[dict[str, Any]]]] = [
+            (a, logic.document_actions(self.alias, logic.to_document(a, now))) for a in articles
+        ]
+        ok, failed, conflicted = await self._send(pairs)
+        # An upsert conflicts only with a concurrent write of the same _id: sending it again is correct.
+        for _ in range(self.cfg.retries + 1):
+            if not conflicted:
+                break
+            ok2, failed2, conflicted = await self._send(
+                [(a, logic.document_actions(self.alias, logic.to_document(a, now)))  # type: ignore[arg-type]
+                 for a in conflicted])
+            ok += ok2
+            failed += failed2
+        result.ok += ok
+        result.failed += failed
+        result.failed += [Failure(it, "conflict", "kept conflicting") for it in conflicted]
+        if duplicates:
+            d_ok, d_failed = await self._record_duplicates(duplicates)
+            result.ok += d_ok
+            result.failed += d_failed
+        return result
+
+    async def _record_duplicates(self, dups: Sequence[DuplicateArticle]) -> tuple[list[Item], list[Failure]]:
+        by_original: dict[str, list[DuplicateArticle]] = defaultdict(list)
+        for d in dups:
+            by_original[d.original_id].append(d)
+        ok: list[Item] = []
+        failed: list[Failure] = []
+        todo = dict(by_original)
+        for _ in range(self.cfg.retries + 3):
+            if not todo:
+                break
+            current = await self._mget(list(todo))
+            pairs: list[tuple[Item, list[dict[str, Any]]]] = []
+            group_of: dict[int, list[DuplicateArticle]] = {}
+            for oid, group in todo.items():
+                acts = logic.duplicate_actions(self.alias, oid, group, current.get(oid))
+                head = group[0]
+                pairs.append((head, acts))
+                group_of[id(head)] = group
+            g_ok, g_failed, g_conflicted = await self._send(pairs)
+            for it in g_ok:
+                ok.extend(group_of[id(it)])
+            for f in g_failed:
+                failed.extend(Failure(d, f.reason, f.detail) for d in group_of[id(f.item)])
+            todo = {it.original_id: group_of[id(it)] for it in g_conflicted  # type: ignore[union-attr]
+                    }
+        for group in todo.values():
+            failed.extend(Failure(d, "conflict", "original kept changing") for d in group)
+        return ok, failed
+
+    async def _mget(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        while True:
+            try:
+                resp = await self.es.mget(index=self.alias, ids=ids)
+                metrics.SEARCH_UP.set(1)
+                return {d["_id"]: d for d in resp["docs"] if d.get("found")}
+            except (ESConnectionError, ESConnectionTimeout) as exc:
+                metrics.SEARCH_UP.set(0)
+                log.warning("search server unreachable (mget), pausing error=%s", exc)
+                await self.sleep(self.cfg.unreachable_pause_s)
+            except TransportError as exc:
+                status = getattr(getattr(exc, "meta", None), "status", 0)
+                if status in (429, 502, 503, 504):
+                    await self.sleep(logic.backoff_delay(3, self.cfg.backoff_base_s, self.cfg.backoff_max_s,
+                                                         self.rand()))
+                    continue
+                raise
