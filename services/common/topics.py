@@ -1,4 +1,4 @@
-"""Topic names, in one place. ``names(prefix)`` gives the full names for a deployment.
+r"""Topic names, in one place. ``names(prefix)`` gives the full names for a deployment.
 
     inbox --ingest--> raw --dedupe--> unique --enrich--> enriched --index--> Elasticsearch (+ indexed acks)
                                   \--> duplicates --------------------index--> recorded on the original

@@ -47,7 +47,8 @@ def make_app(stage: Stage, settings: Settings) -> faust.App:
 
         kw["broker_credentials"] = ssl.create_default_context(cafile=k.ssl_cafile)
     app = faust.App(
-        f"newsflow-{stage}",
+        # One consumer group per stage and deployment: the topic prefix names the deployment.
+        f"{k.topic_prefix}-{stage}",
         broker=[f"kafka://{h}" for h in k.bootstrap.split(",")],
         value_serializer="raw",
         key_serializer="raw",

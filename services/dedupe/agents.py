@@ -43,7 +43,7 @@ def build(settings: Settings) -> faust.App:
 
     @app.agent(s.topic("raw"), concurrency=1)
     async def dedupe(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(200, within=0.2):
+        async for events in stream.take_events(200, within=0.2):  # type: ignore[attr-defined]
             with s.timed() as timer:
                 good: list[tuple[faust.EventT, Article]] = []
                 for event in events:

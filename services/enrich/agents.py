@@ -20,7 +20,7 @@ def build(settings: Settings) -> faust.App:
 
     @app.agent(s.topic("unique"), concurrency=1)
     async def enrich(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(cfg.batch_size, within=cfg.batch_wait_s):
+        async for events in stream.take_events(cfg.batch_size, within=cfg.batch_wait_s):  # type: ignore[attr-defined]
             with s.timed() as timer:
                 good: list[tuple[faust.EventT, UniqueArticle]] = []
                 for event in events:

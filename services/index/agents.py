@@ -35,7 +35,7 @@ def build(settings: Settings) -> faust.App:
 
     @app.agent(source, concurrency=1)
     async def index(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(cfg.batch_size, within=cfg.batch_wait_s):
+        async for events in stream.take_events(cfg.batch_size, within=cfg.batch_wait_s):  # type: ignore[attr-defined]
             with s.timed() as timer:
                 articles: list[EnrichedArticle] = []
                 dups: list[DuplicateArticle] = []

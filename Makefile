@@ -1,0 +1,50 @@
+# Newsflow — `make help` lists the targets.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo up test unit integration reliability lint typecheck bench clean
+
+help: ## show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install newsflow with its dev tools
+
+demo: $(STAMP) ## run the four seed articles through the whole pipeline on the embedded stack
+	$(BIN)/newsflow demo seeds/
+
+up: $(STAMP) ## start the embedded stack and all four workers (Ctrl-C stops)
+	$(BIN)/newsflow up
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check services tests scripts bench
+
+typecheck: $(STAMP) ## mypy
+	$(BIN)/mypy
+
+test: $(STAMP) lint typecheck ## lint, type-check and run every test (unit + real broker/search server)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+unit: $(STAMP) ## unit tests only
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+integration: $(STAMP) ## tests through the real broker and search server
+	$(BIN)/python -m pytest -m integration $(PYTEST_ARGS)
+
+reliability: $(STAMP) ## crash/restart/outage/bad-input proofs
+	$(BIN)/python -m pytest -m reliability $(PYTEST_ARGS)
+
+bench: $(STAMP) ## benchmarks (not tests): figures into bench/results/
+	$(BIN)/python -m services.cli bench --json ../shared/data/extraction-benchmark/html | tee bench/results/latest.json
+
+clean: ## remove run files of the embedded stack
+	rm -rf .newsflow

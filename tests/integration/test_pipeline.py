@@ -1,0 +1,112 @@
+"""The walking skeleton through the real broker and search server, four separate worker processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.common.embedded import Stack
+from services.common.records import Article, Trace
+from services.common.topics import names
+from tests.conftest import REPO, SEEDS
+from tests.harness import Pipeline, make_pipeline
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def pipeline(stack: Stack, tmp_path: Path) -> Iterator[Pipeline]:
+    p = make_pipeline(stack, tmp_path).start()
+    yield p
+    p.stop()
+
+
+def _accounted_sources(docs: list[dict]) -> list[str]:
+    out = [d["source"] for d in docs]
+    for d in docs:
+        out += [x["source"] for x in d.get("duplicates") or []]
+    return out
+
+
+def test_seeds_go_end_to_end_through_four_worker_processes(pipeline: Pipeline) -> None:
+    assert sorted(w.stage for w in pipeline.running.workers) == ["dedupe", "enrich", "index", "ingest"]
+    assert len({w.proc.pid for w in pipeline.running.workers}) == 4
+    pipeline.send_paths(SEEDS)
+    tracker = pipeline.wait()
+    assert tracker.dead == []
+    docs = pipeline.documents()
+    seeds = sorted(str(SEEDS / p.name) for p in SEEDS.iterdir())
+    assert sorted(_accounted_sources(docs)) == seeds, "each seed is a document or a recorded duplicate"
+    persons = {e["name"] for d in docs for e in d["entities"] if e["type"] == "PERSON"}
+    assert "Vladimir Putin" in persons
+    feb = [d for d in docs if d["source"].startswith(str(SEEDS / "003_"))]
+    assert feb and feb[0]["published_at"].startswith("2022-02-14")
+
+
+def test_running_the_seeds_twice_adds_no_document(pipeline: Pipeline) -> None:
+    pipeline.send_paths(SEEDS)
+    pipeline.wait()
+    first = {d["_id"] for d in pipeline.documents()}
+    pipeline.send_paths(SEEDS)
+    tracker = pipeline.wait()
+    docs = pipeline.documents()
+    assert {d["_id"] for d in docs} == first
+    exact = [x for d in docs for x in d["duplicates"] if x["kind"] == "exact"]
+    assert len(exact) >= 4, "the second run of every seed is recorded as an exact duplicate"
+    assert sum(1 for a in tracker.acks if a.kind == "duplicate") >= 4
+
+
+def test_invalid_messages_are_dead_lettered_and_the_workers_keep_going(pipeline: Pipeline) -> None:
+    tn = names(pipeline.settings.kafka.topic_prefix)
+    # Garbage straight onto the raw topic (what a buggy producer would write) and a record of the wrong shape.
+    pipeline.producer.send(tn.raw, key=b"x", value=b"\x00\xffnot json")
+    pipeline.producer.send(tn.raw, key=b"y", value=json.dumps({"id": "y", "body": 3}).encode())
+    bad_file = pipeline.send_bytes("junk.txt", b"\x00\x01\x02\x03binary")
+    empty_json = pipeline.send_bytes("empty.json", b'{"title": "no body here"}')
+    pipeline.send_paths(SEEDS / "003_053fd823a4b97cd3.txt")
+    tracker = pipeline.wait()
+    reasons = {(d.trace.ingest_id if d.trace else None): d.reason for d in tracker.dead}
+    assert reasons[bad_file] == "binary-input"
+    assert reasons[empty_json] == "missing-body"
+    docs = pipeline.documents()
+    assert [d["source"] for d in docs] == [str(SEEDS / "003_053fd823a4b97cd3.txt")]
+    # The dedupe worker dead-lettered the two broken raw messages with their origin, and is still alive.
+    from services.common.kafka import consumer
+    from services.common.records import DeadLetter
+
+    c = consumer(pipeline.settings.kafka, tn.deadletter, consumer_timeout_ms=3000)
+    dls = [DeadLetter.model_validate_json(m.value) for m in c]
+    c.close()
+    at_dedupe = [d for d in dls if d.stage == "dedupe"]
+    assert sorted(d.reason for d in at_dedupe) == ["invalid-json", "invalid-record"]
+    assert all(d.origin and d.origin.topic == tn.raw for d in at_dedupe)
+    assert all(w.proc.poll() is None for w in pipeline.running.workers)
+
+
+def test_demo_json_reports_what_the_index_holds(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")}
+    env["NEWSFLOW_DATA_DIR"] = str(tmp_path / "nf")
+    out = subprocess.run([sys.executable, "-m", "services.cli", "demo", "--json", "seeds/"], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout)
+    assert report["articles_in"] == 4
+    assert report["dead_lettered"] == 0
+    assert report["indexed"] == len(report["documents"])
+    assert report["indexed"] + sum(len(d["duplicates"]) for d in report["documents"]) == 4
+    for d in report["documents"]:
+        assert d["source"].startswith("seeds/")
+        assert set(d) >= {"id", "source", "title", "published_at", "language", "event_id", "duplicates", "entities"}
+    putin = [e for e in report["top_entities"] if e["name"] == "Vladimir Putin"]
+    assert putin and putin[0]["type"] == "PERSON" and putin[0]["documents"] == report["indexed"]
+
+
+def test_raw_records_round_trip_through_json() -> None:
+    a = Article(id="a", trace=Trace(ingest_id="i", source="s"), source="s", body="text")
+    assert Article.model_validate_json(a.to_json()) == a
