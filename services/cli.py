@@ -87,28 +87,13 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _stack_settings(settings: Settings) -> Settings:
-    """Settings pointed at a stack from ``newsflow up`` when no servers are configured."""
-    if settings.kafka.bootstrap:
-        return settings
-    from services.common.supervisor import read_stack_env
-
-    env = read_stack_env(settings)
-    if not env:
-        raise SystemExit("no stack: set NEWSFLOW_KAFKA__BOOTSTRAP / NEWSFLOW_ES__URL or run `newsflow up` first")
-    return settings.model_copy(update={
-        "kafka": settings.kafka.model_copy(update={"bootstrap": env["NEWSFLOW_KAFKA__BOOTSTRAP"]}),
-        "es": settings.es.model_copy(update={"url": env["NEWSFLOW_ES__URL"],
-                                             "compat": env.get("NEWSFLOW_ES__COMPAT", settings.es.compat)}),
-    })
-
-
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from services.common.kafka import producer
+    from services.common.supervisor import stack_settings
     from services.ingest.submit import expand, read_item, send
 
     logs.setup(settings.log_level)
-    cfg = _stack_settings(settings)
+    cfg = stack_settings(settings)
     prod = producer(cfg.kafka)
     n = 0
     for source, path in expand(args.paths):

@@ -35,7 +35,7 @@ def init(settings: Settings) -> None:
     create_topics(settings.kafka)
     es = sync_client(settings.es)
     try:
-        install_template(es)
+        install_template(es, settings.es)
         ensure_write_alias(es, settings.es)
     finally:
         es.close()

@@ -132,3 +132,17 @@ def read_stack_env(settings: Settings) -> dict[str, str]:
     data = json.loads(path.read_text())
     env: dict[str, str] = data.get("env", {})
     return env
+
+
+def stack_settings(settings: Settings) -> Settings:
+    """Settings pointed at the stack of ``newsflow up`` in this directory when no servers are configured."""
+    if settings.kafka.bootstrap:
+        return settings
+    env = read_stack_env(settings)
+    if not env:
+        raise SystemExit("no stack: set NEWSFLOW_KAFKA__BOOTSTRAP / NEWSFLOW_ES__URL or run `newsflow up` first")
+    return settings.model_copy(update={
+        "kafka": settings.kafka.model_copy(update={"bootstrap": env["NEWSFLOW_KAFKA__BOOTSTRAP"]}),
+        "es": settings.es.model_copy(update={"url": env["NEWSFLOW_ES__URL"],
+                                             "compat": env.get("NEWSFLOW_ES__COMPAT", settings.es.compat)}),
+    })

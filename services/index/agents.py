@@ -26,7 +26,7 @@ def build(settings: Settings) -> faust.App:
     s = Stream(app, "index", settings)
     cfg = settings.index
     es_sync = sync_client(settings.es)
-    install_template(es_sync)
+    install_template(es_sync, settings.es)
     ensure_write_alias(es_sync, settings.es)
     es_sync.close()
     writer = BulkWriter(async_client(settings.es), settings.es.alias, cfg, clock=utcnow)

@@ -25,12 +25,18 @@ def mapping_properties() -> dict[str, Any]:
     return props
 
 
-def install_template(es: Elasticsearch) -> None:
+def install_template(es: Elasticsearch, cfg: ElasticSettings) -> None:
+    """Install the component and index templates for ``<index_prefix>-v*`` (names follow the configured prefix,
+    so several deployments can share one cluster)."""
     tpl = load_template()
+    # "newsflow-mappings" -> "<index_prefix>-mappings"
+    rename = {name: f"{cfg.index_prefix}-{name.split('-', 1)[1]}" for name in tpl["component_templates"]}
     for name, body in tpl["component_templates"].items():
-        es.cluster.put_component_template(name=name, template=body["template"])
-    it = tpl["index_template"]
-    es.indices.put_index_template(name=it["name"], **it["body"])
+        es.cluster.put_component_template(name=rename[name], template=body["template"])
+    body = dict(tpl["index_template"]["body"])
+    body["index_patterns"] = [f"{cfg.index_prefix}-v*"]
+    body["composed_of"] = [rename[n] for n in body["composed_of"]]
+    es.indices.put_index_template(name=cfg.index_prefix, **body)
 
 
 def versioned_indices(es: Elasticsearch, cfg: ElasticSettings) -> list[tuple[int, str]]:
@@ -82,7 +88,7 @@ def reindex(es: Elasticsearch, cfg: ElasticSettings) -> tuple[str, str, int]:
     every server. Documents written to the old index during the copy are copied again after the swap with
     ``op_type=create``, which never overwrites what the workers already wrote to the new index.
     """
-    install_template(es)
+    install_template(es, cfg)
     old = ensure_write_alias(es, cfg)
     versions = versioned_indices(es, cfg)
     nxt = f"{cfg.index_prefix}-v{(versions[-1][0] if versions else 1) + 1}"

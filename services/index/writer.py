@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch, TransportError
+from elasticsearch import ApiError, AsyncElasticsearch
 from elasticsearch import ConnectionError as ESConnectionError
 from elasticsearch import ConnectionTimeout as ESConnectionTimeout
 
@@ -78,9 +78,8 @@ class BulkWriter:
                 log.warning("search server unreachable, pausing consumption attempt=%d error=%s", waited, exc)
                 await self.sleep(self.cfg.unreachable_pause_s)
                 continue
-            except TransportError as exc:  # whole request refused (e.g. 429/503 for the request)
-                status = getattr(exc, "status_code", None) or getattr(getattr(exc, "meta", None), "status", 0)
-                if status in (429, 502, 503, 504):
+            except ApiError as exc:  # the whole request refused (e.g. 429/503 for the request)
+                if exc.meta.status in (429, 502, 503, 504):
                     metrics.SEARCH_UP.set(1)
                     waited += 1
                     await self.sleep(logic.backoff_delay(min(waited, 10), self.cfg.backoff_base_s,
@@ -192,9 +191,8 @@ class BulkWriter:
                 metrics.SEARCH_UP.set(0)
                 log.warning("search server unreachable (mget), pausing error=%s", exc)
                 await self.sleep(self.cfg.unreachable_pause_s)
-            except TransportError as exc:
-                status = getattr(getattr(exc, "meta", None), "status", 0)
-                if status in (429, 502, 503, 504):
+            except ApiError as exc:
+                if exc.meta.status in (429, 502, 503, 504):
                     await self.sleep(logic.backoff_delay(3, self.cfg.backoff_base_s, self.cfg.backoff_max_s,
                                                          self.rand()))
                     continue
