@@ -111,6 +111,12 @@ class Stream:
         self._topics: dict[str, faust.TopicT] = {}
         self._window: deque[bool] = deque(maxlen=settings.dlq_window)
         self._last_offset: dict[tuple[str, int], int] = {}
+        self._lag_series: set[tuple[str, str]] = set()
+        # Series exist from the start at 0, so the first failure is a visible increase, not a new series at 1.
+        for outcome in metrics.OUTCOMES:
+            metrics.MESSAGES.labels(stage, outcome)
+        metrics.PROCESSING_SECONDS.labels(stage)
+        metrics.WORKER_READY.labels(stage).set(0)
 
     def topic(self, logical: str) -> faust.TopicT:
         if logical not in self._topics:
@@ -162,13 +168,25 @@ class Stream:
         self.outcome(False, "dead_letter")
 
     def update_lag(self) -> None:
+        """Lag per assigned partition (series of partitions this worker lost are removed) and readiness."""
         consumer = self.app.consumer
-        for tp in consumer.assignment():
+        assigned = consumer.assignment()
+        metrics.WORKER_READY.labels(self.stage).set(1 if assigned and not self.app.rebalancing else 0)
+        current: set[tuple[str, str]] = set()
+        for tp in assigned:
             hw = consumer.highwater(tp)
             if hw is None:
                 continue
             last = self._last_offset.get((tp.topic, tp.partition), -1)
-            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, hw - last - 1))
+            labels = (tp.topic, str(tp.partition))
+            metrics.CONSUMER_LAG.labels(*labels).set(max(0, hw - last - 1))
+            current.add(labels)
+        for stale in self._lag_series - current:
+            try:
+                metrics.CONSUMER_LAG.remove(*stale)
+            except KeyError:
+                pass
+        self._lag_series = current
 
     def timed(self) -> _Timer:
         return _Timer(self.stage)

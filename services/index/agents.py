@@ -29,6 +29,9 @@ def build(settings: Settings) -> faust.App:
     install_template(es_sync, settings.es)
     ensure_write_alias(es_sync, settings.es)
     es_sync.close()
+    for result in ("created", "updated", "noop", "retried", "conflict", "failed"):
+        metrics.BULK_ITEMS.labels(result)
+    metrics.SEARCH_UP.set(1)
     writer = BulkWriter(async_client(settings.es), settings.es.alias, cfg, clock=utcnow)
     source = app.topic(s.names.enriched, s.names.duplicates, value_type=bytes, key_type=bytes,
                        value_serializer="raw", key_serializer="raw")
