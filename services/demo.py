@@ -16,7 +16,7 @@ from services.common.settings import Settings
 from services.common.supervisor import STAGES, Running, start_servers
 from services.common.tracking import Tracker
 from services.index.template import ensure_write_alias, install_template
-from services.ingest.submit import expand, read_item, send
+from services.ingest.submit import expand, max_input_bytes, read_item, send
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def run(settings: Settings, paths: list[str], timeout_s: float = 600.0, progress
         t0 = time.monotonic()
         n_inputs = 0
         for source, path in expand(paths):
-            item = read_item(source, path, cfg.ingest.max_article_bytes)
+            item = read_item(source, path, max_input_bytes(cfg))
             tracker.expect(item.ingest_id if isinstance(item, InboxItem) else item.trace.ingest_id)  # type: ignore[union-attr]
             send(cfg, prod, item)
             n_inputs += 1

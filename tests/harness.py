@@ -22,7 +22,7 @@ from services.common.settings import ElasticSettings, KafkaSettings, Settings
 from services.common.supervisor import STAGES, Running, WorkerProc
 from services.common.tracking import Tracker
 from services.demo import init
-from services.ingest.submit import expand, read_item, send
+from services.ingest.submit import expand, max_input_bytes, read_item, send
 
 
 def test_settings(stack: Stack, prefix: str, partitions: int = 4, **over: Any) -> Settings:
@@ -54,10 +54,11 @@ class Pipeline:
     _producer: KafkaProducer | None = None
     sent: list[str] = field(default_factory=list)
 
-    def start(self, stages: Iterable[str] = STAGES) -> Pipeline:
+    def start(self, stages: Iterable[str] = STAGES, env: dict[str, dict[str, str]] | None = None) -> Pipeline:
+        """Start workers; ``env`` adds environment per stage (e.g. a push token for ingest)."""
         init(self.settings)
         for st in stages:
-            self.running.start_worker(st)
+            self.running.start_worker(st, (env or {}).get(st))
         self.tracker = Tracker(self.settings)
         return self
 
@@ -85,7 +86,7 @@ class Pipeline:
     def send_paths(self, *paths: str | Path) -> None:
         assert self.tracker is not None
         for source, path in expand([str(p) for p in paths]):
-            item = read_item(source, path, self.settings.ingest.max_article_bytes)
+            item = read_item(source, path, max_input_bytes(self.settings))
             iid = item.ingest_id if isinstance(item, InboxItem) else item.trace.ingest_id  # type: ignore[union-attr]
             self.tracker.expect(iid)
             send(self.settings, self.producer, item)
@@ -98,7 +99,12 @@ class Pipeline:
     def wait(self, timeout_s: float = 120.0) -> Tracker:
         assert self.tracker is not None
         self.flush()
-        if not self.tracker.wait(timeout_s):
+        def alive(_: Tracker) -> None:
+            for w in self.running.workers:
+                if w.proc.poll() is not None:
+                    raise AssertionError(f"worker {w.stage} died: {w.log_path.read_text()[-3000:]}")
+
+        if not self.tracker.wait(timeout_s, on_progress=alive):
             logs = {w.stage: w.log_path.read_text()[-3000:] for w in self.running.workers}
             raise AssertionError(f"{len(self.tracker.pending())} inputs unfinished after {timeout_s}s; logs: {logs}")
         return self.tracker
@@ -114,6 +120,19 @@ class Pipeline:
             return [h["_source"] | {"_id": h["_id"]} for h in resp["hits"]["hits"]]
         finally:
             es.close()
+
+    def wait_documents(self, n: int, timeout_s: float = 120.0) -> list[dict[str, Any]]:
+        """Poll the index until it holds at least ``n`` documents (for inputs the tracker cannot follow)."""
+        import time
+
+        deadline = time.monotonic() + timeout_s
+        docs: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            docs = self.documents()
+            if len(docs) >= n:
+                return docs
+            time.sleep(0.5)
+        raise AssertionError(f"{len(docs)} of {n} documents after {timeout_s}s")
 
     def stop(self) -> None:
         if self._producer is not None:

@@ -14,5 +14,8 @@ def setup(level: str = "INFO", stage: str = "cli") -> None:
     handler.setFormatter(logging.Formatter(fmt))
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("kafka", "aiokafka", "elastic_transport", "urllib3", "mode", "faust"):
+    for noisy in ("kafka", "aiokafka", "elastic_transport", "urllib3", "mode", "faust", "httpx"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # trafilatura/htmldate log ERROR for inputs that ingest already rejects as values.
+    for chatty in ("trafilatura", "htmldate", "charset_normalizer"):
+        logging.getLogger(chatty).setLevel(logging.CRITICAL)

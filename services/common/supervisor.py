@@ -27,6 +27,7 @@ class WorkerProc:
     port: int
     proc: subprocess.Popen[bytes]
     log_path: Path
+    push_port: int | None = None
 
     @property
     def url(self) -> str:
@@ -49,10 +50,14 @@ class Running:
         n = sum(1 for w in self.workers if w.stage == stage)
         log_path = self.log_dir / f"worker-{stage}{'-' + str(n) if n else ''}.log"
         env = {**os.environ, **self.env, "NEWSFLOW_WEB_PORT": str(port), **(extra_env or {})}
+        push_port = None
+        if stage == "ingest":
+            push_port = free_port()
+            env["NEWSFLOW_INGEST__PUSH_PORT"] = str(push_port)
         out = log_path.open("ab")
         proc = subprocess.Popen([sys.executable, "-m", "services.cli", "worker", stage], env=env, stdout=out,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        w = WorkerProc(stage, port, proc, log_path)
+        w = WorkerProc(stage, port, proc, log_path, push_port)
         self.workers.append(w)
         return w
 
@@ -101,6 +106,7 @@ class Running:
             "embedded": self.stack is not None,
             "workers": {f"{w.stage}#{i}": {"pid": w.proc.pid, "health": w.url + "/readyz",
                                             "metrics": w.url + "/metrics", "log": str(w.log_path)}
+                        | ({"push": f"http://127.0.0.1:{w.push_port}/articles"} if w.push_port else {})
                         for i, w in enumerate(self.workers)},
         }
 

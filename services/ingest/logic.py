@@ -1,8 +1,13 @@
 """Pure ingest logic: bytes of one input -> articles, or reasons they are rejected. No I/O, no clock globals.
 
 Formats: ``.txt`` (seed format: an optional first line ``date YYYY-MM-DD``; BBC style: title line, blank line,
-body), ``.json`` (one record or a list of records), ``.jsonl`` (one record a line). Records carry
-title/body/url/published_at/source (``text``/``content`` are accepted for the body).
+body), ``.json`` (one record or a list of records), ``.jsonl`` (one record a line), ``.html``/``.htm`` (the
+article is extracted, see ``extract.py``). Any input may be gzip-compressed (found by its magic bytes, not its
+name). Records carry title/body/url/published_at/source (``text``/``content`` are accepted for the body).
+
+Encodings are detected (``encoding.py``); the canonical URL (``services.common.urls``) and so the article id
+derive from the record's ``canonical_url`` or ``url``; the language is the record's own or detected.
+``parse_bytes`` never raises: every bad input becomes a ``Rejected`` with a short fixed reason.
 """
 
 from __future__ import annotations
@@ -14,14 +19,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePath
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
 from services.common.records import Article, InboxItem, Rejected, Trace
 from services.common.settings.ingest import IngestSettings
 from services.common.text import clean, digest, normalize
+from services.common.urls import canonical_url, host_of
+from services.ingest.encoding import TooLarge, decode_bytes, gunzip, is_gzip
+from services.ingest.extract import extract_html
+from services.ingest.language import detect_language
 
 _DATE_LINE = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b[ \t]*\n?", re.IGNORECASE)
+_LANG_CODE = re.compile(r"^[a-z]{2,3}$")
+_HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head[\s>])", re.IGNORECASE | re.DOTALL)
+_KINDS = ((".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "json"), (".html.gz", "html"),
+          (".htm", "html"), (".html", "html"), (".xhtml", "html"), (".txt", "txt"))
 
 
 @dataclass(frozen=True)
@@ -32,38 +46,51 @@ class Parsed:
 
 
 def detect_kind(source: str, declared: str = "auto") -> str:
+    """The format of an input: the declared one, else from the name (``.gz`` looked through), else txt."""
     if declared != "auto":
         return declared
-    name = PurePath(source.split("?", 1)[0]).name.lower()
-    for ext, kind in ((".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "json"), (".html.gz", "html"),
-                      (".htm", "html"), (".html", "html"), (".txt", "txt")):
+    return _kind_from_name(source) or "txt"
+
+
+def _kind_from_name(source: str) -> str | None:
+    path = urlsplit(source).path if "://" in source else source.split("?", 1)[0]
+    name = PurePath(path).name.lower()
+    if name.endswith(".gz") and not name.endswith(".html.gz"):
+        name = name[:-3]
+    for ext, kind in _KINDS:
         if name.endswith(ext):
             return kind
-    return "txt"
+    return None
+
+
+def sniff_kind(head: bytes) -> str | None:
+    """The format the first bytes show, for inputs whose name tells nothing (URLs, pushes)."""
+    head = head[:2048].lstrip(b"\xef\xbb\xbf")
+    if _HTML_START.match(head):
+        return "html"
+    stripped = head.lstrip()
+    if stripped[:1] in (b"{", b"["):
+        return "json"
+    return None
+
+
+def looks_like_jsonl(text: str) -> bool:
+    """A nameless JSON input whose first line is a whole object and more lines follow is JSON Lines."""
+    first, sep, rest = text.strip().partition("\n")
+    if not sep or not rest.strip():
+        return False
+    try:
+        return isinstance(orjson.loads(first), dict)
+    except orjson.JSONDecodeError:
+        return False
 
 
 def decode_text(data: bytes) -> str | Rejected:
-    """Bytes -> text: UTF-8 (with or without BOM), UTF-16 by BOM, else cp1252/latin-1 when it reads as text."""
-    if not data.strip():
-        return Rejected(reason="empty-input", detail="the input has no content")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if b"\x00" in data[:4096]:
-        return Rejected(reason="binary-input", detail="NUL bytes: this is not text")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    text = data.decode("cp1252", errors="replace")
-    bad = sum(1 for ch in text if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\n\r\t"))
-    if bad > max(3, len(text) // 100):
-        return Rejected(reason="binary-input", detail="bytes do not decode as text in any supported encoding")
-    return text
+    """Bytes -> text in the encoding detected (BOM, UTF-16 by NUL pattern, UTF-8, charset-normalizer).
+
+    Empty input -> Rejected('empty-input'); binary junk -> Rejected('binary-input').
+    """
+    return decode_bytes(data)
 
 
 def parse_txt(text: str) -> Iterator[Parsed]:
@@ -84,15 +111,14 @@ def parse_txt(text: str) -> Iterator[Parsed]:
 
 
 def parse_json(text: str, lines: bool) -> Iterator[Parsed | Rejected]:
-    if lines:
-        chunks = [ln for ln in text.splitlines() if ln.strip()]
-    else:
-        chunks = [text]
+    chunks = [ln for ln in text.splitlines() if ln.strip()] if lines else [text]
     for chunk in chunks:
         try:
             obj = orjson.loads(chunk)
         except orjson.JSONDecodeError as exc:
-            yield Rejected(reason="invalid-json", detail=str(exc)[:200])
+            # orjson stops at depth 1024 ("depth limit exceeded") rather than overflow the stack: bad input.
+            reason = "json-too-deep" if "depth" in str(exc) or "recursion" in str(exc) else "invalid-json"
+            yield Rejected(reason=reason, detail=str(exc)[:200])
             continue
         items = obj if (isinstance(obj, list) and not lines) else [obj]
         for item in items:
@@ -100,6 +126,25 @@ def parse_json(text: str, lines: bool) -> Iterator[Parsed | Rejected]:
                 yield Rejected(reason="invalid-record", detail=f"expected a JSON object, got {type(item).__name__}")
             else:
                 yield Parsed(item)
+
+
+def parse_html(text: str, url: str | None, now: datetime, cfg: IngestSettings) -> Iterator[Parsed | Rejected]:
+    """The one article of an HTML page (dates the page gets wrong are dropped, not held against it)."""
+    got = extract_html(text, url, now, min_chars=cfg.min_html_body_chars,
+                       favor_precision=cfg.html_favor_precision, retry_below_chars=cfg.html_retry_below_chars)
+    if isinstance(got, Rejected):
+        yield got
+        return
+    fields = got.as_fields(url)
+    try:
+        parse_date(fields.get("published_at"), now, cfg)
+    except ValueError:
+        fields["published_at"] = None
+    # The page's own lang attribute is often a template default: detection on the text decides first.
+    fields["declared_language"] = fields.pop("language")
+    if fields.get("title") and len(fields["title"]) > cfg.max_title_chars:
+        fields["title"] = fields["title"][: cfg.max_title_chars]
+    yield Parsed(fields)
 
 
 def _as_str(value: Any, field: str) -> str | None:
@@ -116,15 +161,15 @@ def parse_date(value: Any, now: datetime, cfg: IngestSettings) -> datetime | Non
     if not isinstance(value, str):
         raise ValueError(f"published_at must be an ISO date string, got {type(value).__name__}")
     s = value.strip()
-    if s.endswith("Z"):
+    if s.endswith(("Z", "z")):
         s = s[:-1] + "+00:00"
     try:
         dt = datetime.fromisoformat(s)
-    except ValueError as exc:
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        dt = dt.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # year 0, month 13, '0001-01-01T00:00+05:00' (overflows in UTC)
         raise ValueError(f"published_at {value[:40]!r} is not an ISO 8601 date") from exc
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    dt = dt.astimezone(UTC)
     if dt.year < cfg.min_year or dt > now + timedelta(days=cfg.max_future_days):
         raise ValueError(f"published_at {value[:40]!r} is outside {cfg.min_year}..now+{cfg.max_future_days}d")
     return dt
@@ -137,12 +182,39 @@ def article_id(canonical_url: str | None, body: str) -> str:
     return digest("text:" + normalize(body))
 
 
+def choose_canonical(declared: str | None, url: str | None) -> str | None:
+    """The canonical URL of an article: the one the page/record declares, else its own URL, canonicalized.
+
+    A declared canonical that is a site's home page while the article's URL is not is a CMS template bug
+    (every page pointing at '/'); trusting it would give every article of the site one id.
+    """
+    own = canonical_url(url)
+    decl = canonical_url(declared)
+    if decl and own and urlsplit(decl).path == "/" and not urlsplit(decl).query and urlsplit(own).path != "/":
+        return own
+    return decl or own
+
+
+def _language(f: dict[str, Any], title: str, body: str, cfg: IngestSettings) -> str | None:
+    given = _as_str(f.get("language", f.get("lang")), "language")
+    if given:
+        code = given.strip().lower().replace("_", "-").split("-")[0]
+        if _LANG_CODE.match(code):
+            return code
+    detected = detect_language(f"{title}\n{body}", cfg.languages, cfg.language_sample_chars)
+    if detected:
+        return detected
+    declared = f.get("declared_language")
+    return declared if isinstance(declared, str) and _LANG_CODE.match(declared) else None
+
+
 def to_article(p: Parsed, trace: Trace, now: datetime, cfg: IngestSettings) -> Article | Rejected:
     f = p.fields
     try:
         body = _as_str(f.get("body", f.get("text", f.get("content"))), "body")
         title = _as_str(f.get("title"), "title") or ""
         url = _as_str(f.get("url"), "url")
+        declared = _as_str(f.get("canonical_url"), "canonical_url")
         outlet = _as_str(f.get("source", f.get("outlet")), "source")
         author = _as_str(f.get("author"), "author")
         published = parse_date(f.get("published_at", f.get("date")), now, cfg)
@@ -154,13 +226,26 @@ def to_article(p: Parsed, trace: Trace, now: datetime, cfg: IngestSettings) -> A
     title = clean(title)
     if not body:
         return Rejected(reason="empty-body", detail="the article body is empty", trace=trace)
+    if len(body) > cfg.max_article_bytes:
+        return Rejected(reason="too-large", detail=f"body has {len(body)} chars > max_article_bytes "
+                        f"{cfg.max_article_bytes}", trace=trace)
     if len(title) > cfg.max_title_chars:
         return Rejected(reason="title-too-long", detail=f"title has {len(title)} chars (max {cfg.max_title_chars})",
                         trace=trace)
-    canonical = url.strip() if url else None
+    try:
+        language = _language(f, title, body, cfg)
+    except ValueError as exc:
+        return Rejected(reason="invalid-field", detail=str(exc), trace=trace)
+    url = url.strip() if url else None
+    canonical = choose_canonical(declared, url)
+    if url and canonical_url(url) is None:
+        url = None  # not an http(s) URL: nothing a reader could follow
+    author = (clean(author)[:300] or None) if author else None
+    outlet = (clean(outlet)[:200] or None) if outlet else None
     return Article(
         id=article_id(canonical, body), trace=trace, source=trace.source, title=title, body=body, url=url,
-        canonical_url=canonical, outlet=outlet, author=author, published_at=published, ingested_at=now,
+        canonical_url=canonical, outlet=outlet or host_of(canonical), author=author, published_at=published,
+        ingested_at=now, language=language,
     )
 
 
@@ -170,29 +255,69 @@ def parse_item(item: InboxItem, now: datetime, cfg: IngestSettings) -> list[Arti
         data = base64.b64decode(item.content_b64, validate=True)
     except ValueError:
         return [Rejected(reason="invalid-record", detail="content_b64 is not base64",
-                         trace=Trace(ingest_id=item.ingest_id, source=item.source))]
-    return parse_bytes(data, item.source, item.ingest_id, now, cfg, kind=item.kind)
+                         trace=Trace(ingest_id=item.ingest_id, record=0, records=1, source=item.source))]
+    return parse_bytes(data, item.source, item.ingest_id, now, cfg, kind=item.kind, url=item.url)
+
+
+def _source_url(source: str) -> str | None:
+    return source if source.startswith(("http://", "https://")) else None
 
 
 def parse_bytes(data: bytes, source: str, ingest_id: str, now: datetime, cfg: IngestSettings,
-                kind: str = "auto") -> list[Article | Rejected]:
-    one = Trace(ingest_id=ingest_id, source=source)
-    if len(data) > cfg.max_article_bytes:
-        return [Rejected(reason="too-large", detail=f"{len(data)} bytes > max_article_bytes {cfg.max_article_bytes}",
-                         trace=one)]
-    text = decode_text(data)
+                kind: str = "auto", url: str | None = None) -> list[Article | Rejected]:
+    """Every record of one input, as articles or rejections. Never raises.
+
+    ``url``: where the input was fetched from (resolves relative canonical links of HTML pages); defaults to
+    ``source`` when that is an http(s) URL.
+    """
+    one = Trace(ingest_id=ingest_id, record=0, records=1, source=source)
+
+    def reject(reason: str, detail: str) -> list[Article | Rejected]:
+        return [Rejected(reason=reason, detail=detail, trace=one)]
+
+    limit = max(cfg.max_article_bytes, cfg.max_html_bytes)
+    if len(data) > limit:
+        return reject("too-large", f"{len(data)} bytes > max(max_article_bytes, max_html_bytes) {limit}")
+    if is_gzip(data):
+        try:
+            data = gunzip(data, limit)
+        except TooLarge as exc:
+            return reject("too-large", str(exc))
+        except ValueError as exc:
+            return reject("invalid-gzip", str(exc)[:200])
+    k = detect_kind(source, kind)
+    sniffed = kind == "auto" and _kind_from_name(source) is None
+    if sniffed:
+        k = sniff_kind(data) or k
+    cap = cfg.max_html_bytes if k == "html" else cfg.max_article_bytes
+    if len(data) > cap:
+        setting = "max_html_bytes" if k == "html" else "max_article_bytes"
+        return reject("too-large", f"{len(data)} bytes > {setting} {cap}")
+    text = decode_bytes(data, html=(k == "html"))
     if isinstance(text, Rejected):
         return [text.model_copy(update={"trace": one})]
-    k = detect_kind(source, kind)
+    if k == "json" and sniffed and looks_like_jsonl(text):
+        k = "jsonl"
+    return parse_text(text, k, source, ingest_id, now, cfg, url=url or _source_url(source))
+
+
+def parse_text(text: str, kind: str, source: str, ingest_id: str, now: datetime, cfg: IngestSettings,
+               url: str | None = None) -> list[Article | Rejected]:
+    """Every record of decoded ``text`` of a known ``kind`` (txt/json/jsonl/html). Never raises.
+
+    No size cap here: ``parse_bytes`` applies the per-input one, the push API its per-request one; each
+    article body is still held to ``max_article_bytes`` by ``to_article``.
+    """
     parsed: list[Parsed | Rejected]
-    if k in ("json", "jsonl"):
-        parsed = list(parse_json(text, lines=(k == "jsonl")))
-    elif k == "html":
-        return [Rejected(reason="unsupported-format", detail="HTML extraction is not available yet", trace=one)]
+    if kind in ("json", "jsonl"):
+        parsed = list(parse_json(text, lines=(kind == "jsonl")))
+    elif kind == "html":
+        parsed = list(parse_html(text, url, now, cfg))
     else:
         parsed = list(parse_txt(text))
     if not parsed:
-        return [Rejected(reason="no-records", detail="the input holds no records", trace=one)]
+        return [Rejected(reason="no-records", detail="the input holds no records",
+                         trace=Trace(ingest_id=ingest_id, record=0, records=1, source=source))]
     n = len(parsed)
     out: list[Article | Rejected] = []
     for i, p in enumerate(parsed):

@@ -7,6 +7,7 @@ embedded run instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -22,7 +23,9 @@ import yaml
 from prometheus_client import start_http_server
 
 from services.common import metrics
-from services.common.embedded import free_port
+from services.common.embedded import Stack, free_port
+from tests.conftest import SEEDS
+from tests.harness import make_pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -81,8 +84,9 @@ def metrics_target() -> Iterator[str]:
         thread.join(5)
 
 
-@pytest.fixture
-def prometheus(tmp_path: Path, metrics_target: str) -> Iterator[Prometheus]:
+@contextlib.contextmanager
+def run_prometheus(tmp_path: Path, targets: dict[str, str]) -> Iterator[Prometheus]:
+    """A real Prometheus scraping ``targets`` (service label -> host:port) every second, with the shipped rules."""
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.skip("prometheus not found: run scripts/install_prometheus.sh (installs Debian's prometheus package)")
@@ -90,7 +94,7 @@ def prometheus(tmp_path: Path, metrics_target: str) -> Iterator[Prometheus]:
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(ALERTS)],
         "scrape_configs": [{"job_name": "newsflow", "static_configs": [
-            {"targets": [metrics_target], "labels": {"service": "ingest"}}]}],
+            {"targets": [target], "labels": {"service": service}} for service, target in targets.items()]}],
     }
     config_path = tmp_path / "prometheus.yml"
     config_path.write_text(yaml.safe_dump(config))
@@ -121,6 +125,12 @@ def prometheus(tmp_path: Path, metrics_target: str) -> Iterator[Prometheus]:
             proc.wait(5)
 
 
+@pytest.fixture
+def prometheus(tmp_path: Path, metrics_target: str) -> Iterator[Prometheus]:
+    with run_prometheus(tmp_path, {"ingest": metrics_target}) as prom:
+        yield prom
+
+
 def test_prometheus_scrapes_the_worker_metrics_and_sees_a_counter_move(prometheus: Prometheus) -> None:
     ok = metrics.MESSAGES.labels(stage="ingest", outcome="ok")
     ok.inc(3)
@@ -148,3 +158,27 @@ def test_prometheus_loads_and_evaluates_every_shipped_alert_rule(prometheus: Pro
     assert {r["name"] for r in rules if r["type"] == "alerting"} == shipped
     failing = {r["name"]: r.get("lastError") for r in rules if r["health"] != "ok"}
     assert not failing, failing
+
+
+def test_prometheus_sees_every_worker_of_an_embedded_run_up_and_its_counters_move(
+    stack: Stack, tmp_path: Path
+) -> None:
+    pipeline = make_pipeline(stack, tmp_path).start()
+    try:
+        targets = {w.stage: f"127.0.0.1:{w.port}" for w in pipeline.running.workers}
+        with run_prometheus(tmp_path, targets) as prom:
+            pipeline.send_paths(SEEDS)
+            pipeline.wait()
+            for stage in targets:
+                assert wait_for(f"{stage} up", lambda s=stage: prom.value(f'up{{service="{s}"}}')) == 1.0
+
+                def moved(s: str = stage) -> float | None:
+                    v = prom.value(f'sum(newsflow_messages_total{{service="{s}", stage="{s}", outcome=~"ok|duplicate"}})')
+                    return v if v is not None and v > 0 else None
+
+                assert wait_for(f"{stage} counted messages", moved) >= 1
+            docs = wait_for("freshness observed",
+                            lambda: prom.value('sum(newsflow_freshness_seconds_count{service="index"})') or None)
+            assert docs >= 1
+    finally:
+        pipeline.stop()

