@@ -7,6 +7,7 @@ lives in a store written idempotently (see README "Guarantees" for why).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import deque
 from typing import Any
@@ -138,10 +139,17 @@ class Stream:
         if self.guard and len(self._window) == self._window.maxlen:
             failed = self._window.count(False)
             if failed / len(self._window) > self.settings.dlq_max_failure_ratio:
-                raise TooManyFailures(
-                    f"{failed} of the last {len(self._window)} messages failed at stage {self.stage}: stopping "
-                    "instead of dead-lettering everything (bad deploy or broken dependency?)"
-                )
+                self.stop_on_failures(failed)
+
+    def stop_on_failures(self, failed: int) -> None:
+        """Exit at once (code 3) without committing: a bad deploy or a broken dependency, not bad data. The
+        window's messages are processed again after the fix; a supervisor (compose) restarts the worker."""
+        log.critical(
+            "%d of the last %d messages failed at stage %s: stopping instead of dead-lettering everything "
+            "(bad deploy or broken dependency?)", failed, len(self._window), self.stage,
+        )
+        logging.shutdown()
+        os._exit(3)
 
     async def dead_letter(self, event: EventT | None, rejected: Rejected, trace: Trace | None = None) -> None:
         payload = b""

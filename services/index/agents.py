@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+from typing import Any
+
 import faust
+from elasticsearch import ConnectionError as ESConnectionError
+from elasticsearch import ConnectionTimeout as ESConnectionTimeout
 
 from services.common import metrics
 from services.common.es import async_client, sync_client
@@ -20,15 +27,39 @@ from services.common.worker import Stream, make_app
 from services.index.template import ensure_write_alias, install_template
 from services.index.writer import BulkWriter
 
+log = logging.getLogger(__name__)
+
+
+def prepare_index(settings: Settings) -> None:
+    """Template and write alias before the first write (else the first bulk would create an index with
+    dynamic mappings). Waits for an unreachable search server instead of crashing the worker."""
+    delay = 0.5
+    while True:
+        es_sync = sync_client(settings.es)
+        try:
+            install_template(es_sync, settings.es)
+            ensure_write_alias(es_sync, settings.es)
+            return
+        except (ESConnectionError, ESConnectionTimeout) as exc:
+            metrics.SEARCH_UP.set(0)
+            log.warning("search server unreachable at start, waiting error=%s", exc)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+        finally:
+            es_sync.close()
+
 
 def build(settings: Settings) -> faust.App:
     app = make_app("index", settings)
     s = Stream(app, "index", settings)
     cfg = settings.index
-    es_sync = sync_client(settings.es)
-    install_template(es_sync, settings.es)
-    ensure_write_alias(es_sync, settings.es)
-    es_sync.close()
+    prepared = asyncio.Event()
+
+    @app.task
+    async def prepare() -> None:
+        # In a thread: the web server (health, metrics) and the group membership stay alive meanwhile.
+        await asyncio.to_thread(prepare_index, settings)
+        prepared.set()
     for result in ("created", "updated", "noop", "retried", "conflict", "failed"):
         metrics.BULK_ITEMS.labels(result)
     metrics.SEARCH_UP.set(1)
@@ -38,6 +69,7 @@ def build(settings: Settings) -> faust.App:
 
     @app.agent(source, concurrency=1)
     async def index(stream: faust.StreamT) -> None:
+        await prepared.wait()
         async for events in stream.take_events(cfg.batch_size, within=cfg.batch_wait_s):  # type: ignore[attr-defined]
             with s.timed() as timer:
                 articles: list[EnrichedArticle] = []
@@ -84,5 +116,18 @@ def build(settings: Settings) -> faust.App:
     @app.timer(5.0)
     async def lag() -> None:
         s.update_lag()
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def close_client(app_: faust.App, **kw: Any) -> None:
+        await writer.es.close()
+
+    @app.timer(5.0)
+    async def probe_search() -> None:
+        """Keep newsflow_search_up true to the server even while no bulk is in flight."""
+        try:
+            up = await writer.es.ping()
+        except Exception:  # ping reports, it never crashes the worker
+            up = False
+        metrics.SEARCH_UP.set(1 if up else 0)
 
     return app
