@@ -10,6 +10,7 @@ from services.common.settings import Settings
 from services.common.worker import Stream, make_app
 from services.enrich import logic
 from services.enrich.model import SpacyNer
+from services.enrich.resources import Resources
 
 
 def build(settings: Settings) -> faust.App:
@@ -17,6 +18,7 @@ def build(settings: Settings) -> faust.App:
     s = Stream(app, "enrich", settings)
     cfg = settings.enrich
     ner = SpacyNer(cfg.model, batch_size=cfg.batch_size)
+    resources = Resources.load(cfg)  # alias file and gazetteer, once per process
 
     @app.agent(s.topic("unique"), concurrency=1)
     async def enrich(stream: faust.StreamT) -> None:
@@ -30,7 +32,7 @@ def build(settings: Settings) -> faust.App:
                         await s.dead_letter(event, art)
                     else:
                         good.append((event, art))
-                results = logic.enrich_batch([a for _, a in good], ner, cfg)
+                results = logic.enrich_batch([a for _, a in good], ner, cfg, resources)
                 for (event, _), result in zip(good, results, strict=True):
                     if isinstance(result, Rejected):
                         await s.dead_letter(event, result)

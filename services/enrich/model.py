@@ -9,6 +9,8 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class Span:
+    """An entity the model found: label and character offsets into the text it was given."""
+
     text: str
     label: str
     start: int
@@ -26,6 +28,8 @@ _NOT_FOR_NER = ["tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
 
 
 class SpacyNer:
+    """spaCy NER (OntoNotes labels) on ``n_process`` processes; ``n_process=1`` runs in this process."""
+
     def __init__(self, model: str, batch_size: int = 32, n_process: int = 1) -> None:
         import spacy
 
@@ -34,5 +38,7 @@ class SpacyNer:
         self.n_process = n_process
 
     def pipe(self, texts: Sequence[str]) -> list[list[Span]]:
-        docs: Iterable = self.nlp.pipe(texts, batch_size=self.batch_size, n_process=self.n_process)
+        # Worker processes cost ~2 s to start: not worth it for a handful of texts.
+        n_process = self.n_process if len(texts) >= 2 * self.n_process else 1
+        docs: Iterable = self.nlp.pipe(texts, batch_size=self.batch_size, n_process=n_process)
         return [[Span(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents] for doc in docs]
