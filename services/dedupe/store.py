@@ -1,101 +1,366 @@
-"""Dedupe state stores: who first claimed a key. First writer wins, atomically, across every dedupe worker.
+"""Dedupe state stores: signatures of recent arrivals (retrievable by key and by term) and their final decisions.
 
-``ElasticClaimStore`` keeps claims as documents ``_id = key`` created with ``op_type=create`` in the dedupe index:
-Elasticsearch makes a create of one ``_id`` linearizable, so two workers on different partitions can never both
-own a key, and the state survives worker restarts without faust Tables (see README "Guarantees").
-``MemoryClaimStore`` is the same contract in a dict, for the offline ``newsflow dedupe`` command and unit tests.
+``MemoryStore`` serves the offline ``newsflow dedupe`` command, unit tests and the benchmark; ``ElasticStore`` is
+the state every dedupe worker shares, in the dedupe index of the search server. The protocol between workers that
+makes the shared state safe is described in ``services.dedupe.engine``; the stores provide its three primitives:
+
+1. ``register``: a signature becomes visible to every later ``candidates`` call, in any worker, once it returns
+   (Elasticsearch: bulk index with ``refresh=true``; a search started after a refresh sees what it made visible);
+2. ``candidates``: bounded retrieval of arrivals that may be copies (same exact key or LSH band) or reports of the
+   same story/event (shared rare names within ``event_window_days``);
+3. ``decide``: a decision is created once per ingest key (``op_type=create``, linearizable per ``_id``); a second
+   writer (a redelivery racing the first delivery) gets the first decision back and uses it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from elasticsearch import AsyncElasticsearch
 
-from services.dedupe.logic import Claim, Owner
+from services.common.records import Article
+from services.common.settings.dedupe import DedupeSettings
+from services.dedupe.features import fingerprint
+from services.dedupe.logic import Decision, Signature
 
 
-class ClaimStore(Protocol):
-    async def claim(self, claims: Sequence[Claim]) -> dict[str, Owner]:
-        """Claim every key not yet owned; return the owner of each key (maybe the claimant itself)."""
+@dataclass(frozen=True)
+class Entry:
+    """An arrival to register: its signature and the article (the Elasticsearch store keeps the body)."""
+
+    sig: Signature
+    article: Article
+
+
+class StoreUnavailable(Exception):
+    """The store did not answer as it must; the caller retries the whole batch (nothing was sent)."""
+
+
+class DedupeStore(Protocol):
+    async def decisions(self, keys: Sequence[str]) -> dict[str, Decision]:
+        """Final decisions of these ingest keys, where there are any."""
+        ...
+
+    async def register(self, entries: Sequence[Entry]) -> None:
+        """Make these signatures retrievable by every later ``candidates`` call (idempotent per ingest key)."""
+        ...
+
+    async def candidates(self, sigs: Sequence[Signature]) -> dict[str, list[str]]:
+        """For each signature, ingest keys of registered arrivals that may be copies or same-event reports,
+        best first, bounded by the settings. Never the signature itself."""
+        ...
+
+    async def fetch(self, keys: Sequence[str]) -> dict[str, tuple[Signature, Decision | None]]:
+        """Signatures of these ingest keys and their decisions (None while pending)."""
+        ...
+
+    async def decide(self, decisions: Sequence[Decision]) -> dict[str, Decision]:
+        """Write each decision unless one exists for its ingest key; return the decision that holds."""
+        ...
+
+    async def expire(self, before: datetime) -> int:
+        """Forget arrivals whose time (published_at, else ingested_at) is before ``before``; how many went."""
         ...
 
 
-class MemoryClaimStore:
-    def __init__(self) -> None:
-        self.owners: dict[str, Owner] = {}
+Postings = dict[Any, str | list[str]]
 
-    def claim_sync(self, claims: Sequence[Claim]) -> dict[str, Owner]:
-        for c in claims:
-            self.owners.setdefault(c.key, Owner(c.article_id, c.ingest_key, c.source))
-        return {c.key: self.owners[c.key] for c in claims}
 
-    async def claim(self, claims: Sequence[Claim]) -> dict[str, Owner]:
-        return self.claim_sync(claims)
+def _post(index: Postings, key: str | int, ik: str) -> None:
+    have = index.get(key)
+    if have is None:
+        index[key] = ik
+    elif isinstance(have, str):
+        index[key] = [have, ik]
+    else:
+        have.append(ik)
+
+
+def _prune(index: Postings, gone: set[str]) -> None:
+    for key in list(index):
+        v = index[key]
+        kept = [x for x in ([v] if isinstance(v, str) else v) if x not in gone]
+        if not kept:
+            del index[key]
+        else:
+            index[key] = kept[0] if len(kept) == 1 else kept
+
+
+def _recent(postings: str | list[str] | None, scan: int) -> Iterable[str]:
+    if not postings:
+        return ()
+    if isinstance(postings, str):
+        return (postings,)
+    # The first entry too: for an exact key it is the arrival every later copy points to.
+    return postings[-scan:] if len(postings) <= scan else [postings[0], *postings[-scan:]]
+
+
+class MemoryStore:
+    """The store in dicts: one process, no concurrency. Postings are lists in arrival order, read from the end."""
+
+    def __init__(self, cfg: DedupeSettings) -> None:
+        self.cfg = cfg
+        self.sigs: dict[str, Signature] = {}
+        self.decs: dict[str, Decision] = {}
+        # postings: a lone ingest key until a second arrives (most band keys never see one: saves memory)
+        self.by_key: Postings = {}
+        self.by_term: Postings = {}
+
+    async def decisions(self, keys: Sequence[str]) -> dict[str, Decision]:
+        return {k: self.decs[k] for k in keys if k in self.decs}
+
+    async def register(self, entries: Sequence[Entry]) -> None:
+        for e in entries:
+            self.register_sync(e.sig)
+
+    def register_sync(self, sig: Signature) -> None:
+        if sig.ingest_key in self.sigs:
+            return
+        ik = sig.ingest_key
+        self.sigs[ik] = sig
+        for k in sig.exact_keys:
+            _post(self.by_key, k, ik)
+        for b in sig.band_keys:
+            _post(self.by_key, b, ik)
+        for t in sig.terms:
+            _post(self.by_term, t, ik)
+
+    async def candidates(self, sigs: Sequence[Signature]) -> dict[str, list[str]]:
+        return {s.ingest_key: self.candidates_sync(s) for s in sigs}
+
+    def candidates_sync(self, sig: Signature) -> list[str]:
+        cfg = self.cfg
+        me = sig.ingest_key
+        exact: list[str] = []
+        for k in sig.exact_keys:
+            exact.extend(x for x in _recent(self.by_key.get(k), 4) if x != me)
+        bands: Counter[str] = Counter()
+        for b in sig.band_keys:
+            bands.update(_recent(self.by_key.get(b), cfg.postings_scan))
+        bands.pop(me, None)
+        terms: Counter[str] = Counter()
+        for t in sig.terms:
+            terms.update(_recent(self.by_term.get(t), cfg.postings_scan))
+        terms.pop(me, None)
+        window = timedelta(days=cfg.event_window_days)
+        shared = sorted(((n, k) for k, n in terms.items() if n >= cfg.min_shared_terms), reverse=True)
+        by_terms = [k for _, k in shared if k in self.sigs
+                    and abs(self.sigs[k].at - sig.at) <= window][: cfg.max_candidates]
+        out = dict.fromkeys(exact)
+        out.update(dict.fromkeys(k for k, _ in bands.most_common(cfg.max_candidates)))
+        out.update(dict.fromkeys(by_terms))
+        return [k for k in out if k in self.sigs]
+
+    async def fetch(self, keys: Sequence[str]) -> dict[str, tuple[Signature, Decision | None]]:
+        return {k: (self.sigs[k], self.decs.get(k)) for k in keys if k in self.sigs}
+
+    async def decide(self, decisions: Sequence[Decision]) -> dict[str, Decision]:
+        return {d.ingest_key: self.decs.setdefault(d.ingest_key, d) for d in decisions}
+
+    async def expire(self, before: datetime) -> int:
+        gone = {k for k, s in self.sigs.items() if s.at < before}
+        gone |= {k for k, d in self.decs.items() if d.at < before}
+        if not gone:
+            return 0
+        for k in gone:
+            self.sigs.pop(k, None)
+            self.decs.pop(k, None)
+        _prune(self.by_key, gone)
+        _prune(self.by_term, gone)
+        return len(gone)
 
 
 DEDUPE_MAPPING: dict[str, Any] = {
     "dynamic": "strict",
     "properties": {
-        "article_id": {"type": "keyword"},
+        "type": {"type": "keyword"},  # "sig" | "dec"
         "ingest_key": {"type": "keyword"},
-        "source": {"type": "keyword", "index": False},
+        "article_id": {"type": "keyword"},
+        "source": {"type": "keyword", "index": False, "doc_values": False},
+        "at": {"type": "date"},  # published_at, else ingested_at: windows and expiry
+        "ingested_at": {"type": "date"},
+        # sig
+        "keys": {"type": "keyword"},  # exact hashes and LSH bands
+        "terms": {"type": "keyword"},  # rare-looking names
+        "url_hash": {"type": "keyword", "index": False, "doc_values": False},
+        "body": {"type": "text", "index": False},  # fingerprints are recomputed from it: no format to migrate
+        # dec
+        "verdict": {"type": "keyword"},
         "kind": {"type": "keyword"},
-        "at": {"type": "date"},
+        "similarity": {"type": "float", "index": False},
+        "event_id": {"type": "keyword"},
+        "original_key": {"type": "keyword"},
+        "original_id": {"type": "keyword"},
+        "original_source": {"type": "keyword", "index": False, "doc_values": False},
     },
 }
 
 
-class StoreUnavailable(Exception):
-    """The store did not answer; the caller retries the whole batch (nothing was decided)."""
+def _dt(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-class ElasticClaimStore:
-    def __init__(self, es: AsyncElasticsearch, index: str) -> None:
+def decision_doc(d: Decision) -> dict[str, Any]:
+    return {"type": "dec", "ingest_key": d.ingest_key, "article_id": d.article_id, "source": d.source,
+            "at": d.at.isoformat(), "verdict": d.verdict, "kind": d.kind, "similarity": d.similarity,
+            "event_id": d.event_id, "original_key": d.original_key, "original_id": d.original_id,
+            "original_source": d.original_source}
+
+
+def decision_from(src: dict[str, Any]) -> Decision:
+    return Decision(ingest_key=src["ingest_key"], article_id=src["article_id"], source=src.get("source", ""),
+                    verdict=src["verdict"], event_id=src["event_id"], at=_dt(src["at"]), kind=src.get("kind"),
+                    similarity=src.get("similarity"), original_key=src.get("original_key"),
+                    original_id=src.get("original_id"), original_source=src.get("original_source"))
+
+
+class ElasticStore:
+    """The shared state in one index: ``sig:<ingest key>`` and ``dec:<ingest key>`` documents.
+
+    Both carry ``at`` so that one ``delete_by_query`` expires all state. Signature documents keep the body and the
+    retrieval keys; fingerprints are recomputed from the body when a candidate is fetched (cached per process).
+    """
+
+    def __init__(self, es: AsyncElasticsearch, index: str, cfg: DedupeSettings, cache_size: int = 4096) -> None:
         self.es = es
         self.index = index
+        self.cfg = cfg
+        self._cache: dict[str, Signature] = {}
+        self._cache_size = cache_size
 
     async def ensure_index(self) -> None:
         if not await self.es.indices.exists(index=self.index):
             try:
                 await self.es.indices.create(index=self.index, mappings=DEDUPE_MAPPING)
             except Exception as exc:  # created by a concurrent worker
-                if "already_exists" not in str(exc) and "resource_already_exists" not in str(exc):
+                if "already_exists" not in str(exc):
                     raise
 
-    async def claim(self, claims: Sequence[Claim]) -> dict[str, Owner]:
-        if not claims:
+    async def decisions(self, keys: Sequence[str]) -> dict[str, Decision]:
+        if not keys:
+            return {}
+        resp = await self.es.mget(index=self.index, ids=[f"dec:{k}" for k in keys])
+        return {d["_source"]["ingest_key"]: decision_from(d["_source"]) for d in resp["docs"] if d.get("found")}
+
+    async def register(self, entries: Sequence[Entry]) -> None:
+        if not entries:
+            return
+        ops: list[dict[str, Any]] = []
+        for e in entries:
+            s = e.sig
+            ops.append({"index": {"_index": self.index, "_id": f"sig:{s.ingest_key}"}})
+            ops.append({"type": "sig", "ingest_key": s.ingest_key, "article_id": s.article_id, "source": s.source,
+                        "at": s.at.isoformat(), "ingested_at": s.ingested_at.isoformat(), "keys": list(s.keys),
+                        "terms": list(s.terms), "url_hash": s.url_hash, "body": e.article.body})
+            self._remember(s)
+        resp = await self.es.bulk(operations=ops, refresh=True)
+        if resp.get("errors"):
+            bad = [i["index"] for i in resp["items"] if not 200 <= i["index"].get("status", 500) < 300]
+            raise StoreUnavailable(f"{len(bad)} signatures not written, first: {bad[0].get('error')}")
+
+    async def candidates(self, sigs: Sequence[Signature]) -> dict[str, list[str]]:
+        if not sigs:
+            return {}
+        cfg = self.cfg
+        searches: list[dict[str, Any]] = []
+        window = timedelta(days=cfg.event_window_days)
+        for s in sigs:
+            mine = {"ids": {"values": [f"sig:{s.ingest_key}"]}}
+            head = {"index": self.index}
+            # exact keys: the earliest arrivals with this text/URL
+            searches += [head, {"query": {"bool": {"filter": [{"term": {"type": "sig"}},
+                                                               {"terms": {"keys": list(s.exact_keys)}}],
+                                                    "must_not": [mine]}},
+                                "sort": [{"ingested_at": "asc"}], "size": 4, "_source": False}]
+            bands = [k for k in s.keys if k.startswith("b")]
+            searches += [head, {"query": {"bool": {"filter": [{"term": {"type": "sig"}}],
+                                                   "should": [{"term": {"keys": b}} for b in bands] or
+                                                   [{"term": {"keys": "-"}}],
+                                                   "minimum_should_match": 1, "must_not": [mine]}},
+                                "size": cfg.max_candidates, "_source": False}]
+            terms = list(s.terms)
+            searches += [head, {"query": {"bool": {
+                "filter": [{"term": {"type": "sig"}},
+                           {"range": {"at": {"gte": (s.at - window).isoformat(), "lte": (s.at + window).isoformat()}}}],
+                "should": [{"term": {"terms": t}} for t in terms] or [{"term": {"terms": "-"}}],
+                "minimum_should_match": min(cfg.min_shared_terms, max(1, len(terms))),
+                "must_not": [mine]}},
+                "size": cfg.max_candidates if len(terms) >= cfg.min_shared_terms else 0, "_source": False}]
+        resp = await self.es.msearch(searches=searches)
+        out: dict[str, list[str]] = {}
+        for i, s in enumerate(sigs):
+            keys: dict[str, None] = {}
+            for r in resp["responses"][3 * i: 3 * i + 3]:
+                if "error" in r:
+                    raise StoreUnavailable(f"candidate search failed: {r['error']}")
+                for h in r["hits"]["hits"]:
+                    keys.setdefault(h["_id"].removeprefix("sig:"), None)
+            out[s.ingest_key] = list(keys)
+        return out
+
+    async def fetch(self, keys: Sequence[str]) -> dict[str, tuple[Signature, Decision | None]]:
+        if not keys:
+            return {}
+        ids = [f"sig:{k}" for k in keys if k not in self._cache] + [f"dec:{k}" for k in keys]
+        resp = await self.es.mget(index=self.index, ids=ids)
+        decs: dict[str, Decision] = {}
+        for d in resp["docs"]:
+            if not d.get("found"):
+                continue
+            src = d["_source"]
+            if src["type"] == "dec":
+                decs[src["ingest_key"]] = decision_from(src)
+            else:
+                self._remember(self._signature_from(src))
+        return {k: (self._cache[k], decs.get(k)) for k in keys if k in self._cache}
+
+    def _signature_from(self, src: dict[str, Any]) -> Signature:
+        cfg = self.cfg
+        fp = fingerprint(src["body"], shingle_size=cfg.shingle_size, num_perm=cfg.num_perm, bands=cfg.lsh_bands,
+                         rows=cfg.lsh_rows, max_terms=cfg.max_terms)
+        return Signature(ingest_key=src["ingest_key"], article_id=src["article_id"], source=src.get("source", ""),
+                         at=_dt(src["at"]), ingested_at=_dt(src["ingested_at"]), fp=fp,
+                         url_hash=src.get("url_hash"), comparable=fp.n_words >= cfg.min_words)
+
+    def _remember(self, sig: Signature) -> None:
+        if len(self._cache) >= self._cache_size:
+            for k in list(self._cache)[: self._cache_size // 4]:  # oldest quarter (dicts keep insertion order)
+                del self._cache[k]
+        self._cache[sig.ingest_key] = sig
+
+    async def decide(self, decisions: Sequence[Decision]) -> dict[str, Decision]:
+        if not decisions:
             return {}
         ops: list[dict[str, Any]] = []
-        for c in claims:
-            ops.append({"create": {"_index": self.index, "_id": c.key}})
-            ops.append({"article_id": c.article_id, "ingest_key": c.ingest_key, "source": c.source,
-                        "kind": c.kind, "at": c.at.isoformat()})
+        for d in decisions:
+            ops.append({"create": {"_index": self.index, "_id": f"dec:{d.ingest_key}"}})
+            ops.append(decision_doc(d))
         resp = await self.es.bulk(operations=ops)
-        owners: dict[str, Owner] = {}
+        held: dict[str, Decision] = {}
         lost: list[str] = []
-        for c, item in zip(claims, resp["items"], strict=True):
-            res = item["create"]
-            status = res.get("status", 500)
+        for d, item in zip(decisions, resp["items"], strict=True):
+            status = item["create"].get("status", 500)
             if 200 <= status < 300:
-                owners.setdefault(c.key, Owner(c.article_id, c.ingest_key, c.source))
+                held[d.ingest_key] = d
             elif status == 409:
-                lost.append(c.key)
+                lost.append(d.ingest_key)
             else:
-                raise StoreUnavailable(f"claim of {c.key} failed with {status}: {res.get('error')}")
+                raise StoreUnavailable(f"decision {d.ingest_key} not written: {status} {item['create'].get('error')}")
         if lost:
-            got = await self.es.mget(index=self.index, ids=sorted(set(lost)))
-            for doc in got["docs"]:
-                if not doc.get("found"):
-                    raise StoreUnavailable(f"claim {doc.get('_id')} conflicted but is not found")
-                src = doc["_source"]
-                owners[doc["_id"]] = Owner(src["article_id"], src["ingest_key"], src.get("source", ""))
-        return owners
+            existing = await self.decisions(lost)
+            missing = set(lost) - set(existing)
+            if missing:
+                raise StoreUnavailable(f"decisions conflicted but are not found: {sorted(missing)[:3]}")
+            held.update(existing)
+        return held
 
     async def expire(self, before: datetime) -> int:
-        """Drop claims older than ``before`` (the dedupe window); returns how many went."""
         resp = await self.es.delete_by_query(index=self.index, query={"range": {"at": {"lt": before.isoformat()}}},
                                              conflicts="proceed", refresh=True)
+        for k in [k for k, s in self._cache.items() if s.at < before]:
+            del self._cache[k]
         return int(resp.get("deleted", 0))

@@ -250,13 +250,20 @@ def to_article(p: Parsed, trace: Trace, now: datetime, cfg: IngestSettings) -> A
 
 
 def parse_item(item: InboxItem, now: datetime, cfg: IngestSettings) -> list[Article | Rejected]:
-    """Everything one inbox item holds, each record an article or a rejection with its trace."""
+    """Everything one inbox item holds, each record an article or a rejection with its trace.
+
+    ``ingested_at`` is when the item was accepted (``received_at``), not when this worker got to it: it orders
+    arrivals for dedupe the way they were submitted, however the inbox partitions were consumed, and stays the
+    same when the item is processed again.
+    """
     try:
         data = base64.b64decode(item.content_b64, validate=True)
     except ValueError:
         return [Rejected(reason="invalid-record", detail="content_b64 is not base64",
                          trace=Trace(ingest_id=item.ingest_id, record=0, records=1, source=item.source))]
-    return parse_bytes(data, item.source, item.ingest_id, now, cfg, kind=item.kind, url=item.url)
+    out = parse_bytes(data, item.source, item.ingest_id, now, cfg, kind=item.kind, url=item.url)
+    accepted = min(item.received_at, now)
+    return [r.model_copy(update={"ingested_at": accepted}) if isinstance(r, Article) else r for r in out]
 
 
 def _source_url(source: str) -> str | None:

@@ -103,8 +103,21 @@ def test_demo_json_reports_what_the_index_holds(tmp_path: Path) -> None:
     for d in report["documents"]:
         assert d["source"].startswith("seeds/")
         assert set(d) >= {"id", "source", "title", "published_at", "language", "event_id", "duplicates", "entities"}
-    putin = [e for e in report["top_entities"] if e["name"] == "Vladimir Putin"]
-    assert putin and putin[0]["type"] == "PERSON" and putin[0]["documents"] == report["indexed"]
+    docs = {d["source"][len("seeds/"):len("seeds/") + 3]: d for d in report["documents"]}
+    # Issue 3: a copy, a rewrite, a different report of the same event and a different event told apart.
+    assert sorted(docs) == ["000", "001", "003"]
+    assert [(x["source"], x["kind"]) for x in docs["001"]["duplicates"]] == [
+        ("seeds/002_5f5ed081773a5e03.txt", "rewrite")]
+    assert docs["000"]["event_id"] == docs["001"]["event_id"] != docs["003"]["event_id"]
+    assert docs["003"]["published_at"] == "2022-02-14T00:00:00Z"
+    # Issue 6: counts from a terms aggregation on the canonical id, run against the index.
+    counts = {e["name"]: e["documents"] for e in report["top_entities"]}
+    types = {e["name"]: e["type"] for e in report["top_entities"]}
+    assert counts["Vladimir Putin"] == 3 and types["Vladimir Putin"] == "PERSON"
+    lukashenko = [n for n in counts if "Lukashenk" in n]
+    zelensky = [n for n in counts if "Zelensk" in n]
+    assert len(lukashenko) == 1 and counts[lukashenko[0]] == 3, "one person however the outlet spells him"
+    assert len(zelensky) == 1 and counts[zelensky[0]] == 2, "the rewrite is not counted twice"
 
 
 def test_raw_records_round_trip_through_json() -> None:

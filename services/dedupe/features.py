@@ -1,0 +1,243 @@
+"""Fingerprints of an article body: what dedupe compares. Pure: no I/O, no clock, deterministic across processes.
+
+One pass over the body gives
+- ``shingles``: the set of 3-word shingle hashes (near-copy verification: Jaccard and containment),
+- ``minhash``: a MinHash signature of those shingles and its LSH ``bands`` (near-copy candidate retrieval),
+- per-sentence sets of content-word stems (rewrite verification: sentence alignment),
+- ``names``: named-looking tokens, capitalized words not at a sentence start (event matching, and the rare terms by
+  which rewrite/event candidates are retrieved; the NER stage runs after dedupe, so this is the cheap proxy).
+
+Hashes are crc32 / multiply-shift, never Python's ``hash`` (salted per process): every worker must compute the same
+fingerprint for the same text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from services.common.text import digest, normalize
+
+U32 = npt.NDArray[np.uint32]
+U64 = npt.NDArray[np.uint64]
+I32 = npt.NDArray[np.int32]
+
+# CJK ideographs and kana one token each (those scripts have no spaces); otherwise runs of letters/digits,
+# apostrophes inside a word kept ("Putin's").
+_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_]+(?:['’][^\W_]+)*")
+# Sentence ends: . ! ? … (maybe followed by a closing quote/bracket) then space and a capital, digit or opening
+# quote; CJK full stops; line breaks.
+_SENT_SPLIT = re.compile(
+    r"(?<=[.!?…])\s+(?=[\"“‘«(\[]?[A-Z0-9À-ÖØ-Þ])|(?<=[.!?…][\"”’»)\]])\s+|(?<=[。！？])|\n+"
+)
+_SPACE = re.compile(r"\s+")
+_NOT_LETTER = re.compile(r"[\W\d_]+")
+_QUOTE_MARKS = ('"', "“", "”", "«", "»", "„")
+
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+STOPWORDS = frozenset(_words("""
+a about above after again against all also am among an and any are as at be because been before being below
+between both but by can could did do does doing down during each even few for from further had has have having he
+her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now
+of off on once only or other our ours ourselves out over own same she should so some such than that the their
+theirs them themselves then there these they this those through to too under until up upon very was we were what
+when where which while who whom why will with would you your yours yourself yourselves said says say told tell one
+two three may might must shall us it's that's there's he's she's s t de la le les el en et du des der die das und
+"""))
+
+# Capitalized words that name no particular event: calendar words, titles, generic institutions. Without them the
+# named-token overlap of two reports measures who and where, not when and how they were written.
+COMMON_NAMES = frozenset(_words("""
+monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
+september october november december mr mrs ms dr sir president minister prime secretary government state states
+united national new the a an in on at but and or if as after when while for with by from to of however meanwhile
+according officials official news reuters ap afp associated press reported report people city county police
+north south east west northern southern eastern western
+"""))
+
+NAME_PREFIX = 6  # "Lukashenka"/"Lukashenko", "Zelenskiy"/"Zelenskyy" meet at 6 letters
+STEM_PREFIX = 5  # truncation stemming: "attack"/"attacks"/"attacked" meet at 5 letters; cheap and language-blind
+
+_M1 = np.uint64(0x9E3779B97F4A7C15)
+_M2 = np.uint64(0xC2B2AE3D27D4EB4F)
+_M3 = np.uint64(0x165667B19E3779F9)
+_SHIFT = np.uint64(32)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """Everything dedupe compares about one body. Arrays are read-only by convention."""
+
+    content_hash: str
+    n_words: int
+    shingles: U32  # sorted unique 3-word shingle hashes
+    minhash: U32  # num_perm values; empty when the text has no shingles
+    bands: U64  # LSH band keys: a hash of each band's values, the band's number in the top byte
+    sent_terms: U32  # content-word stem hashes, one row per (sentence, term), sorted by term
+    sent_index: I32  # the sentence of each row of sent_terms
+    sent_sizes: I32  # distinct content terms per sentence
+    sent_quotes: npt.NDArray[np.bool_]  # the sentence holds a quotation mark (a quote, not boilerplate)
+    name_terms: U32  # hashes of named-looking tokens (lowercased 6-letter prefixes), one row per (sentence, name)
+    name_sent: I32  # the sentence of each row of name_terms
+    terms: tuple[str, ...]  # the names an article repeats most: the retrieval keys for rewrite/event candidates
+
+    @property
+    def n_sentences(self) -> int:
+        return int(self.sent_sizes.size)
+
+
+@lru_cache(maxsize=1 << 16)
+def _name_hash(name: str) -> int:
+    return zlib.crc32(name.encode())
+
+
+_WORDS: dict[str, tuple[int, int, str | None]] = {}  # memo of _word; cleared when it grows past _WORDS_MAX
+_WORDS_MAX = 1 << 19
+
+
+def _word(token: str) -> tuple[int, int, str | None]:
+    """(word hash, stem hash or 0 for a stop word, the name key if the token looks like a name) of one token."""
+    low = token.casefold()
+    wh = zlib.crc32(low.encode())
+    stop = low in STOPWORDS or (len(low) == 1 and not ("\u3040" <= low <= "\ufaff"))
+    sh = 0 if stop else (zlib.crc32(low[:STEM_PREFIX].encode()) or 1)
+    named = token[0].isupper() and len(low) > 1 and not stop and low not in COMMON_NAMES
+    info = (wh, sh, low[:NAME_PREFIX] if named else None)
+    if len(_WORDS) >= _WORDS_MAX:
+        _WORDS.clear()
+    _WORDS[token] = info
+    return info
+
+
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int) -> tuple[U64, U64]:
+    rng = np.random.default_rng(20240601)  # fixed: every worker must use the same permutations
+    a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)  # odd multipliers
+    b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
+    return a, b
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s for s in _SENT_SPLIT.split(text) if s and not s.isspace()]
+
+
+def letter_share(text: str) -> float:
+    """Share of letters among the non-space characters (of the first 4,000): near 0 for binary junk."""
+    chars = _SPACE.sub("", text[:4000])
+    if not chars:
+        return 0.0
+    return len(_NOT_LETTER.sub("", chars)) / len(chars)
+
+
+def shingle_hashes(words: U64, size: int) -> U32:
+    """32-bit hashes of every ``size``-word window (the whole text when it is shorter)."""
+    n = words.size
+    if n == 0:
+        return np.zeros(0, dtype=np.uint32)
+    if n < size:
+        size = n
+    with np.errstate(over="ignore"):
+        h = np.zeros(n - size + 1, dtype=np.uint64)
+        for k in range(size):
+            h = h * _M1 + words[k: n - size + 1 + k] * _M2
+        h ^= h >> np.uint64(29)
+        h *= _M3
+        h ^= h >> _SHIFT
+    return h.astype(np.uint32)
+
+
+def minhash(shingles: U32, num_perm: int) -> U32:
+    """MinHash with multiply-shift permutations h(x) = (a*x + b) mod 2^64 >> 32, a odd (universal)."""
+    if shingles.size == 0:
+        return np.zeros(0, dtype=np.uint32)
+    a, b = _permutations(num_perm)
+    out = np.full(num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
+    with np.errstate(over="ignore"):
+        for start in range(0, shingles.size, 512):  # chunks bound the temporary matrix
+            x = shingles[start: start + 512, None].astype(np.uint64)
+            hv = ((x * a[None, :] + b[None, :]) >> _SHIFT).astype(np.uint32)
+            np.minimum(out, hv.min(axis=0), out=out)
+    return out
+
+
+def band_keys(sig: U32, bands: int, rows: int) -> U64:
+    """One 64-bit key per LSH band: 56 bits of hash of the band's rows, the band's number in the top byte (so
+    equal values in different bands never collide)."""
+    if sig.size < bands * rows:
+        return np.zeros(0, dtype=np.uint64)
+    m = sig[: bands * rows].reshape(bands, rows).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        h = np.zeros(bands, dtype=np.uint64)
+        for r in range(rows):
+            h = (h ^ m[:, r]) * _M1
+        h ^= h >> np.uint64(31)
+    h &= np.uint64((1 << 56) - 1)
+    return h | (np.arange(bands, dtype=np.uint64) << np.uint64(56))
+
+
+def fingerprint(body: str, *, shingle_size: int = 3, num_perm: int = 120, bands: int = 40, rows: int = 3,
+                max_terms: int = 24) -> Fingerprint:
+    """The fingerprint of ``body`` (titles are left out: syndication changes headlines first)."""
+    text = unicodedata.normalize("NFKC", body)
+    word_hashes: list[int] = []
+    rows_t: list[int] = []
+    rows_s: list[int] = []
+    sizes: list[int] = []
+    quotes: list[bool] = []
+    names: Counter[str] = Counter()
+    name_rows: dict[tuple[int, str], None] = {}
+    si = 0
+    memo = _WORDS
+    for sentence in split_sentences(text):
+        infos = [memo.get(t) or _word(t) for t in _TOKEN.findall(sentence)]
+        if not infos:
+            continue
+        word_hashes.extend([x[0] for x in infos])
+        stems = {x[1] for x in infos if x[1]}
+        if not stems:
+            continue
+        rows_t.extend(stems)
+        rows_s.extend([si] * len(stems))
+        for x in infos[1:]:  # the first word of a sentence is capitalized anyway
+            if x[2] is not None:
+                names[x[2]] += 1
+                name_rows[(si, x[2])] = None
+        sizes.append(len(stems))
+        quotes.append(any(q in sentence for q in _QUOTE_MARKS))
+        si += 1
+    words = np.asarray(word_hashes, dtype=np.uint64)
+    sh_all = np.unique(shingle_hashes(words, shingle_size))
+    sig = minhash(sh_all, num_perm)
+    t = np.asarray(rows_t, dtype=np.uint32)
+    s = np.asarray(rows_s, dtype=np.int32)
+    order = np.argsort(t, kind="stable")
+    # Retrieval terms: the names an article repeats most are what it is about; ties broken by the name itself.
+    terms = tuple(n for n, _ in sorted(names.items(), key=lambda kv: (-kv[1], kv[0]))[:max_terms])
+    name_terms = np.asarray([_name_hash(n) for _, n in name_rows], dtype=np.uint32)
+    name_sent = np.asarray([i for i, _ in name_rows], dtype=np.int32)
+    return Fingerprint(
+        content_hash=digest(normalize(body), 32),
+        n_words=len(word_hashes),
+        shingles=sh_all,
+        minhash=sig,
+        bands=band_keys(sig, bands, rows),
+        sent_terms=t[order],
+        sent_index=s[order],
+        sent_sizes=np.asarray(sizes, dtype=np.int32),
+        sent_quotes=np.asarray(quotes, dtype=np.bool_),
+        name_terms=name_terms,
+        name_sent=name_sent,
+        terms=terms,
+    )
