@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo up test unit integration reliability lint typecheck bench clean
+.PHONY: help install demo up test unit integration reliability lint typecheck bench bench-dedupe clean
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -43,8 +43,11 @@ integration: $(STAMP) ## tests through the real broker and search server
 reliability: $(STAMP) ## crash/restart/outage/bad-input proofs
 	$(BIN)/python -m pytest -m reliability $(PYTEST_ARGS)
 
-bench: $(STAMP) ## benchmarks (not tests): figures into bench/results/
-	$(BIN)/python -m services.cli bench --json ../shared/data/extraction-benchmark/html | tee bench/results/latest.json
+bench: $(STAMP) ## benchmarks (not tests): pipeline vs bare NER, latency at half speed, index; into bench/results/
+	$(BIN)/python bench/make_bench.py
+
+bench-dedupe: $(STAMP) ## dedupe cost per article at 1k, 10k, 100k seen
+	$(BIN)/python bench/dedupe_bench.py
 
 clean: ## remove run files of the embedded stack
 	rm -rf .newsflow

@@ -234,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_schemas)
 
     for module in ("services.ingest.cli", "services.dedupe.cli", "services.enrich.cli", "services.index.cli",
-                   "services.ops_cli"):
+                   "services.ops_cli", "services.bench"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

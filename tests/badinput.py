@@ -77,7 +77,6 @@ def cases() -> dict[str, tuple[bytes, int, int]]:
         "binary.html.gz": (gzip.compress(binary), 1, 0),
         "binary.json": (binary, 1, 0),
         "utf16-binary.txt": (b"\xff\xfe" + binary[:1001], 1, 0),
-        "title-only.txt": (b"A headline without a story\n\n", 1, 0),
         # awkward but good: must be ingested, not rejected
         "latin1.txt": (("Caf\u00e9 owners in Orl\u00e9ans protested on Monday. " + GOOD_BODY).encode("latin-1"), 0, 1),
         "cp1252.txt": (("\u201cWe will not close,\u201d said the mayor \u2014 again. " + GOOD_BODY).encode("cp1252"),

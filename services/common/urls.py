@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import unicodedata
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 import idna
@@ -128,3 +129,26 @@ def host_of(url: str | None) -> str | None:
     """The canonical host of ``url`` (an outlet name of last resort), or None."""
     canon = canonical_url(url)
     return urlsplit(canon).hostname if canon else None
+
+
+_CONFUSABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+
+
+def mixed_script_host(url: str) -> str | None:
+    """The host label of ``url`` that mixes Latin with Cyrillic or Greek letters (``аpple`` with a Cyrillic
+    ``а``): a homoglyph made to pass for another site. None when every label keeps to one script — a wholly
+    Cyrillic or Greek domain is a real domain."""
+    host = urlsplit(url.strip()).hostname or ""
+    try:
+        host = idna.decode(host) if host.startswith("xn--") or ".xn--" in host else host
+    except idna.IDNAError:
+        return host
+    for label in host.split("."):
+        scripts = set()
+        for ch in label:
+            if ch.isalpha():
+                name = unicodedata.name(ch, "")
+                scripts.add(next((s for s in _CONFUSABLE_SCRIPTS if name.startswith(s)), "OTHER"))
+        if len(scripts & set(_CONFUSABLE_SCRIPTS)) > 1:
+            return label
+    return None

@@ -7,6 +7,7 @@ language set and kept (detectors are immutable and thread-safe).
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
@@ -14,6 +15,7 @@ from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBui
 # Below this confidence the answer is a guess (very short or mixed text): say "unknown" rather than guess.
 _MIN_CONFIDENCE = 0.5
 _MIN_LETTERS = 12
+_URL = re.compile(r"\S*(?:://|www\.)\S*")
 
 
 @lru_cache(maxsize=8)
@@ -27,12 +29,16 @@ def detector(languages: tuple[str, ...]) -> LanguageDetector | None:
             continue
     if len(known) < 2:
         return None
-    return LanguageDetectorBuilder.from_languages(*known).with_preloaded_language_models().build()
+    # Low-accuracy mode (trigram models only): 85 MB instead of 741 MB resident, and the same answer on all 181
+    # extraction-benchmark articles with 500-character samples; it is weaker only on very short texts, which
+    # _MIN_LETTERS and _MIN_CONFIDENCE already answer with None.
+    return (LanguageDetectorBuilder.from_languages(*known).with_low_accuracy_mode()
+            .with_preloaded_language_models().build())
 
 
 def detect_language(text: str, languages: tuple[str, ...], sample_chars: int = 500) -> str | None:
     """ISO 639-1 code of the language ``text`` is written in, or None when it cannot tell."""
-    sample = text[:sample_chars]
+    sample = _URL.sub(" ", text[:sample_chars])  # a URL's letters say nothing about the language
     if sum(ch.isalpha() for ch in sample) < _MIN_LETTERS:
         return None
     det = detector(tuple(languages))

@@ -26,7 +26,7 @@ import orjson
 from services.common.records import Article, InboxItem, Rejected, Trace
 from services.common.settings.ingest import IngestSettings
 from services.common.text import clean, digest, normalize
-from services.common.urls import canonical_url, host_of
+from services.common.urls import canonical_url, host_of, mixed_script_host
 from services.ingest.encoding import TooLarge, decode_bytes, gunzip, is_gzip
 from services.ingest.extract import extract_html
 from services.ingest.language import detect_language
@@ -237,9 +237,12 @@ def to_article(p: Parsed, trace: Trace, now: datetime, cfg: IngestSettings) -> A
     except ValueError as exc:
         return Rejected(reason="invalid-field", detail=str(exc), trace=trace)
     url = url.strip() if url else None
-    canonical = choose_canonical(declared, url)
     if url and canonical_url(url) is None:
-        url = None  # not an http(s) URL: nothing a reader could follow
+        return Rejected(reason="invalid-url", detail=f"url {url[:80]!r} is not an absolute http(s) URL", trace=trace)
+    if url and (label := mixed_script_host(url)):
+        return Rejected(reason="homoglyph-url", detail=f"host label {label!r} mixes Latin with Cyrillic/Greek "
+                        "letters (a look-alike of another site)", trace=trace)
+    canonical = choose_canonical(declared, url)
     author = (clean(author)[:300] or None) if author else None
     outlet = (clean(outlet)[:200] or None) if outlet else None
     return Article(

@@ -192,8 +192,9 @@ def test_a_worker_stops_instead_of_dead_lettering_everything_when_most_messages_
 def test_a_dead_letter_too_large_to_carry_keeps_a_pointer_to_its_origin(stack: Stack, tmp_path: Path) -> None:
     p = make_pipeline(stack, tmp_path).start(stages=["ingest"], env={"ingest": {"NEWSFLOW_DLQ_MAX_PAYLOAD_BYTES": "1024"}})
     try:
-        iid = p.send_bytes("junk.txt", bytes(random.Random(1).randrange(256) for _ in range(20000)))
-        tracker = p.wait(timeout_s=60)
+        rng = random.Random(1)
+        iid = p.send_bytes("junk.txt", bytes(rng.randrange(256) for _ in range(20000)))
+        tracker = p.wait(timeout_s=180)
         [dead] = [d for d in tracker.dead if d.trace and d.trace.ingest_id == iid]
         assert dead.reason == "binary-input"
         assert dead.payload_truncated and dead.payload_bytes > 20000 and len(dead.payload) <= 1024
@@ -209,7 +210,7 @@ def test_secrets_are_never_logged_or_printed(stack: Stack, tmp_path: Path) -> No
         "NEWSFLOW_INGEST__PUSH_TOKEN": secrets["NEWSFLOW_INGEST__PUSH_TOKEN"], "NEWSFLOW_LOG_LEVEL": "DEBUG"}})
     try:
         p.send_bytes("bad.json", b"{")
-        p.wait(timeout_s=60)
+        p.wait(timeout_s=180)
         env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")} | env_of(p.settings) | secrets
         out = subprocess.run([sys.executable, "-m", "services.cli", "config"], cwd=REPO, env=env,
                              capture_output=True, text=True, timeout=60)

@@ -54,3 +54,16 @@ def test_up_starts_the_stack_takes_ingest_and_search_and_stops_everything_on_ctr
     assert not stack_file.exists()
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+def test_bench_runs_on_a_tiny_input_and_reports_every_figure(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")}
+    env["NEWSFLOW_DATA_DIR"] = str(tmp_path / "nf")
+    out = subprocess.run([sys.executable, "-m", "services.cli", "bench", "--json", "seeds/", "--enrich-workers", "1"],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    r = json.loads(out.stdout)
+    assert r["articles"] == 4
+    assert set(r) >= {"e2e_articles_per_s", "ner_only_articles_per_s", "ratio", "dedupe_ms_per_article",
+                      "latency_p50_s", "latency_p99_s", "stage_seconds", "rss_mb"}
+    assert set(r["stage_seconds"]) == set(r["rss_mb"]) == {"ingest", "dedupe", "enrich", "index"}

@@ -28,10 +28,12 @@ class KafkaSettings(BaseModel):
     topic_prefix: str = Field("newsflow", description="prefix of every topic name")
     partitions: int = Field(4, ge=1, description="partitions per data topic when Newsflow creates them")
     replication_factor: int = Field(1, ge=1, description="replication factor of created topics")
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="TLS and/or SASL to the brokers (only PLAINTEXT is tested here)")
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="SASL mechanism with SASL_PLAINTEXT/SASL_SSL")
+    sasl_username: str | None = Field(None, description="SASL user")
+    sasl_password: SecretStr | None = Field(None, description="SASL password (masked in `newsflow config`)")
     ssl_cafile: str | None = Field(None, description="CA bundle for SSL/SASL_SSL")
     session_timeout_s: float = Field(10.0, description="consumer session timeout; short so a dead worker's partitions move fast")
     heartbeat_interval_s: float = Field(3.0, description="consumer heartbeat interval")
@@ -44,11 +46,11 @@ class ElasticSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     url: str | None = Field(None, description="http(s)://host:port; unset = embedded osmem server")
-    username: str | None = None
-    password: SecretStr | None = None
-    api_key: SecretStr | None = None
+    username: str | None = Field(None, description="basic-auth user")
+    password: SecretStr | None = Field(None, description="basic-auth password (masked)")
+    api_key: SecretStr | None = Field(None, description="API key, preferred over user/password (masked)")
     ca_certs: str | None = Field(None, description="CA bundle for https")
-    verify_certs: bool = True
+    verify_certs: bool = Field(True, description="verify the server certificate over https")
     compat: Literal["elasticsearch", "osmem"] = Field(
         "elasticsearch",
         description="'osmem' rewrites the vendor JSON media type that osmem answers with 406; never for real ES",
@@ -56,7 +58,7 @@ class ElasticSettings(BaseModel):
     index_prefix: str = Field("newsflow-articles", description="versioned indices are <prefix>-v<N>")
     alias: str = Field("newsflow-articles", description="read alias (and write alias with is_write_index)")
     dedupe_index: str = Field("newsflow-dedupe", description="dedupe state (claims and signatures)")
-    request_timeout_s: float = 30.0
+    request_timeout_s: float = Field(30.0, description="per request; a bulk that takes longer is retried")
 
 
 class Settings(BaseSettings):
@@ -75,7 +77,7 @@ class Settings(BaseSettings):
 
     web_host: str = Field("127.0.0.1", description="bind address of each worker's health+metrics web server")
     web_port: int = Field(0, ge=0, description="health+metrics port of this worker; 0 = pick a free one")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="key=value logs on stderr")
     data_dir: str = Field(".newsflow", description="run files of the embedded stack (addresses, logs)")
     dlq_max_failure_ratio: float = Field(
         0.8, gt=0, le=1,

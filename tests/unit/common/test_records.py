@@ -46,3 +46,17 @@ def test_config_never_prints_secrets() -> None:
 def test_dead_letter_keeps_origin_and_reason() -> None:
     dl = DeadLetter(stage="index", reason="mapping-error", detail="x")
     assert DeadLetter.model_validate_json(dl.to_json()).reason == "mapping-error"
+
+
+def test_readme_configuration_table_lists_every_setting() -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    table = subprocess.run([sys.executable, "scripts/settings_table.py"], cwd=REPO, capture_output=True, text=True,
+                           check=True).stdout
+    readme = (REPO / "README.md").read_text()
+    missing = [line.split("|")[1].strip() for line in table.splitlines()[2:]
+               if line.split("|")[1].strip() not in readme]
+    assert missing == [], "run scripts/settings_table.py and paste it into README.md"

