@@ -206,7 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("up", help="start the servers (embedded unless configured) and all four workers")
-    p.add_argument("--enrich-workers", type=int, default=1, help="enrich processes (NER is the bottleneck)")
+    p.add_argument("--enrich-workers", type=int, default=2,
+                   help="enrich processes: NER is the bottleneck, one per core")
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("init", help="create topics, index template and write alias (idempotent)")

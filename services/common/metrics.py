@@ -59,6 +59,17 @@ WORKER_READY = Gauge(
     "newsflow_worker_ready", "1 once the worker has joined its group and processes messages", ["stage"],
     registry=REGISTRY,
 )
+FAUST_REBALANCES = Gauge(
+    "newsflow_faust_rebalances", "Rebalances this worker has been through (faust monitor)", ["stage"], registry=REGISTRY
+)
+FAUST_COMMIT_LATENCY = Gauge(
+    "newsflow_faust_commit_latency_seconds", "Average latency of recent offset commits (faust monitor)", ["stage"],
+    registry=REGISTRY,
+)
+FAUST_MESSAGES_ACTIVE = Gauge(
+    "newsflow_faust_messages_active", "Messages received and not yet acknowledged (faust monitor)", ["stage"],
+    registry=REGISTRY,
+)
 BUILD = Info("newsflow_build", "Version of the running worker", registry=REGISTRY)
 
 

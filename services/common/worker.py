@@ -17,7 +17,7 @@ from aiohttp import web
 from faust.types import EventT
 
 from services.common import metrics
-from services.common.records import DeadLetter, Origin, Rejected, Stage, Trace
+from services.common.records import DeadLetter, Origin, R, Rejected, Stage, Trace, decode
 from services.common.settings import Settings
 from services.common.topics import TopicNames, names
 
@@ -151,6 +151,18 @@ class Stream:
         logging.shutdown()
         os._exit(3)
 
+    async def decode_batch(self, events: list[EventT], model: type[R]) -> list[tuple[EventT, R]]:
+        """The batch's records of type ``model`` with their events; what does not decode is dead-lettered."""
+        good: list[tuple[EventT, R]] = []
+        for event in events:
+            self.seen(event)
+            rec = decode(model, event.value)
+            if isinstance(rec, Rejected):
+                await self.dead_letter(event, rec)
+            else:
+                good.append((event, rec))
+        return good
+
     async def dead_letter(self, event: EventT | None, rejected: Rejected, trace: Trace | None = None) -> None:
         payload = b""
         origin = None
@@ -195,6 +207,11 @@ class Stream:
             except KeyError:
                 pass
         self._lag_series = current
+        monitor = self.app.monitor
+        metrics.FAUST_REBALANCES.labels(self.stage).set(monitor.rebalances)
+        metrics.FAUST_MESSAGES_ACTIVE.labels(self.stage).set(monitor.messages_active)
+        recent = list(monitor.commit_latency)[-20:]
+        metrics.FAUST_COMMIT_LATENCY.labels(self.stage).set(sum(recent) / len(recent) if recent else 0.0)
 
     def timed(self) -> _Timer:
         return _Timer(self.stage)

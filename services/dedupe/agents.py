@@ -18,7 +18,7 @@ from elasticsearch import ApiError, TransportError
 
 from services.common import metrics
 from services.common.es import async_client
-from services.common.records import Article, DuplicateArticle, Rejected, decode, utcnow
+from services.common.records import Article, DuplicateArticle, Rejected, utcnow
 from services.common.settings import Settings
 from services.common.worker import Stream, make_app
 from services.dedupe.engine import Deduper, Outcome
@@ -60,16 +60,9 @@ def build(settings: Settings) -> faust.App:
 
     @app.agent(s.topic("raw"), concurrency=1)
     async def dedupe(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(200, within=0.2):  # type: ignore[attr-defined]
+        async for events in stream.take_events(settings.dedupe.batch_size, within=settings.dedupe.batch_wait_s):  # type: ignore[attr-defined]
             with s.timed() as timer:
-                good: list[tuple[faust.EventT, Article]] = []
-                for event in events:
-                    s.seen(event)
-                    art = decode(Article, event.value)
-                    if isinstance(art, Rejected):
-                        await s.dead_letter(event, art)
-                    else:
-                        good.append((event, art))
+                good = await s.decode_batch(events, Article)
                 outcomes = await until_answered([a for _, a in good], utcnow())
                 for (event, _art), o in zip(good, outcomes, strict=True):
                     r = o.result

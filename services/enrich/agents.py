@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import faust
 
 from services.common import metrics
-from services.common.records import Rejected, UniqueArticle, decode
+from services.common.records import Rejected, UniqueArticle
 from services.common.settings import Settings
 from services.common.worker import Stream, make_app
 from services.enrich import logic
@@ -24,15 +26,10 @@ def build(settings: Settings) -> faust.App:
     async def enrich(stream: faust.StreamT) -> None:
         async for events in stream.take_events(cfg.batch_size, within=cfg.batch_wait_s):  # type: ignore[attr-defined]
             with s.timed() as timer:
-                good: list[tuple[faust.EventT, UniqueArticle]] = []
-                for event in events:
-                    s.seen(event)
-                    art = decode(UniqueArticle, event.value)
-                    if isinstance(art, Rejected):
-                        await s.dead_letter(event, art)
-                    else:
-                        good.append((event, art))
-                results = logic.enrich_batch([a for _, a in good], ner, cfg, resources)
+                good = await s.decode_batch(events, UniqueArticle)
+                # In a thread: the event loop keeps fetching the next batch and heartbeating the group while the
+                # model runs (a long batch would otherwise stall both).
+                results = await asyncio.to_thread(logic.enrich_batch, [a for _, a in good], ner, cfg, resources)
                 for (event, _), result in zip(good, results, strict=True):
                     if isinstance(result, Rejected):
                         await s.dead_letter(event, result)

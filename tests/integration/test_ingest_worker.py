@@ -108,3 +108,40 @@ def test_a_page_fetched_by_url_is_extracted_and_indexed(stack: Stack, tmp_path: 
     finally:
         p.stop()
         server.shutdown()
+
+
+def test_a_feed_is_ingested_once_and_a_second_poll_sends_nothing(stack: Stack, tmp_path: Path,
+                                                                  shared_data: Path) -> None:
+    truth = json.loads((shared_data / "extraction-benchmark" / "ground-truth.json").read_text())
+    ids = sorted(truth)[1:3]
+    site = tmp_path / "site"
+    site.mkdir()
+    for pid in ids:
+        html = gzip.decompress((shared_data / "extraction-benchmark" / "html" / f"{pid}.html.gz").read_bytes())
+        (site / f"{pid}.html").write_bytes(html)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(site)))
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    items = "".join(f"<item><title>Story {pid}</title><link>{base}/{pid}.html</link><guid>{pid}</guid></item>"
+                    for pid in ids)
+    (site / "feed.xml").write_text(f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+                                   f"<link>{base}/</link><description>d</description>{items}</channel></rss>")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    p = make_pipeline(stack, tmp_path).start()
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")} | env_of(p.settings)
+        env["NEWSFLOW_INGEST__FETCH_ALLOW_HOSTS"] = '["127.0.0.1"]'
+        env["NEWSFLOW_INGEST__FEED_STATE_PATH"] = str(tmp_path / "feeds.json")
+
+        def poll() -> int:
+            out = subprocess.run([sys.executable, "-m", "services.cli", "ingest", "--feed", f"{base}/feed.xml"],
+                                 cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+            assert out.returncode == 0, out.stderr[-2000:]
+            return int(json.loads(out.stdout.strip().splitlines()[-1])["sent"])
+
+        assert poll() == 2
+        docs = p.wait_documents(2)
+        assert len(docs) == 2 and all(d["title"] for d in docs)
+        assert poll() == 0, "the second poll finds nothing new"
+    finally:
+        p.stop()
+        server.shutdown()

@@ -134,6 +134,12 @@ class DedupeSettings(BaseModel):
         description="how long it waits for a later-ordered one: shorter, so two copies that see each other "
         "never wait for each other to the end: the earlier decides first, the later then finds it decided",
     )
+    batch_size: int = Field(
+        64, ge=1,
+        description="articles decided per batch (one register + search round trip): small enough that enrich "
+        "gets its first work fast, large enough that the store round trips cost little per article",
+    )
+    batch_wait_s: float = Field(0.1, ge=0, description="longest wait to fill a batch")
     poll_interval_s: float = Field(0.05, gt=0, description="how often pending verdicts are read while waiting")
 
     @model_validator(mode="after")
