@@ -31,7 +31,9 @@ def test_up_starts_the_stack_takes_ingest_and_search_and_stops_everything_on_ctr
             time.sleep(0.3)
         described = json.loads(stack_file.read_text())
         pids = [w["pid"] for w in described["workers"].values()]
-        assert len(pids) == 4 and described["embedded"]
+        stages = sorted(name.split("#")[0] for name in described["workers"])
+        assert stages == ["dedupe", "enrich", "enrich", "index", "ingest"], "two NER workers: one per core"
+        assert described["embedded"]
         assert any("push" in w for w in described["workers"].values())
 
         def run(*args: str) -> str:
