@@ -28,8 +28,26 @@ class TooManyFailures(RuntimeError):
     """Most messages of a window failed: stop the worker instead of draining everything to the DLQ."""
 
 
+def _cap_fetch_wait(max_ms: int) -> None:
+    """faust-streaming 0.15.3 creates its consumer with ``fetch_max_wait_ms=1500`` and no setting to change it.
+    Cap it in this worker process (the aiokafka class faust instantiates is replaced by a thin subclass)."""
+    import aiokafka
+
+    base = getattr(aiokafka, "_newsflow_original_consumer", aiokafka.AIOKafkaConsumer)
+
+    class CappedConsumer(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            if "fetch_max_wait_ms" in kwargs:
+                kwargs["fetch_max_wait_ms"] = min(int(kwargs["fetch_max_wait_ms"]), max_ms)
+            super().__init__(*args, **kwargs)
+
+    aiokafka._newsflow_original_consumer = base  # type: ignore[attr-defined]
+    aiokafka.AIOKafkaConsumer = CappedConsumer  # type: ignore[misc]
+
+
 def make_app(stage: Stage, settings: Settings) -> faust.App:
     k = settings.kafka
+    _cap_fetch_wait(k.fetch_max_wait_ms)
     if not k.bootstrap:
         raise RuntimeError("NEWSFLOW_KAFKA__BOOTSTRAP is not set (run `newsflow up` for the embedded stack)")
     kw: dict[str, Any] = {}

@@ -38,6 +38,11 @@ class KafkaSettings(BaseModel):
     session_timeout_s: float = Field(10.0, description="consumer session timeout; short so a dead worker's partitions move fast")
     heartbeat_interval_s: float = Field(3.0, description="consumer heartbeat interval")
     max_message_bytes: int = Field(4 * 1024 * 1024, description="largest message the producers send")
+    fetch_max_wait_ms: int = Field(
+        100, ge=1, le=1500,
+        description="longest a worker's fetch waits on an empty partition: faust hard-codes 1500 ms, and a broker "
+        "that holds the fetch that long adds up to 1.5 s per hop; 100 ms costs a few idle requests a second",
+    )
 
 
 class ElasticSettings(BaseModel):
