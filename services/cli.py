@@ -157,6 +157,8 @@ def print_report(report: dict[str, Any]) -> None:
     from rich.table import Table
 
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)  # a pipe or a CI log: the table stays readable
     console.print(f"[bold]{report['articles_in']}[/] articles in, [bold]{report['indexed']}[/] documents indexed, "
                   f"{report['duplicates_recorded']} duplicates recorded, {report['dead_lettered']} dead-lettered "
                   f"({report['seconds']} s)")
@@ -164,8 +166,8 @@ def print_report(report: dict[str, Any]) -> None:
     for d in report["documents"]:
         dups = ", ".join(f"{x['source']} ({x['kind']} {x['similarity']:.2f})" for x in d["duplicates"])
         ents = ", ".join(e["name"] for e in d["entities"][:6])
-        t.add_row(d["source"], (d["title"] or "")[:60], d["published_at"] or "", (d["event_id"] or "")[:10], dups,
-                  ents)
+        t.add_row(d["source"], (d["title"] or d.get("snippet") or "")[:60], d["published_at"] or "",
+                  (d["event_id"] or "")[:10], dups, ents)
     console.print(t)
     if report["top_entities"]:
         te = Table("entity", "type", "documents", title="Top entities (from the index)")

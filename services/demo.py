@@ -77,6 +77,7 @@ def read_documents(es: Elasticsearch, settings: Settings) -> list[dict[str, Any]
         src = hit["_source"]
         docs.append({
             "id": src["id"], "source": src.get("source"), "title": src.get("title", ""),
+            "snippet": " ".join((src.get("body") or "").split()[:16]),
             "published_at": _z(src.get("published_at")), "language": src.get("language"),
             "event_id": src.get("event_id"), "url": src.get("url"), "outlet": src.get("outlet"),
             "duplicates": [{"source": d.get("source"), "kind": d.get("kind"), "similarity": d.get("similarity"),
