@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import signal
@@ -23,17 +24,8 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from faust import Worker
 
     logs.setup(settings.log_level, args.stage)
-    builders: dict[str, Callable[[Settings], Any]] = {}
-    if args.stage == "ingest":
-        from services.ingest.agents import build
-    elif args.stage == "dedupe":
-        from services.dedupe.agents import build
-    elif args.stage == "enrich":
-        from services.enrich.agents import build
-    else:
-        from services.index.agents import build
-    builders[args.stage] = build
-    app = builders[args.stage](settings)
+    agents = importlib.import_module(f"services.{args.stage}.agents")
+    app = agents.build(settings)
     worker = Worker(app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()
     return 0
@@ -49,7 +41,7 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
-    from services.common.supervisor import STAGES, start_servers, write_stack_file
+    from services.common.supervisor import STAGES, remove_stack_file, start_servers, write_stack_file
     from services.demo import init, settings_for
 
     logs.setup(settings.log_level)
@@ -82,8 +74,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         print("stopping...", file=sys.stderr)
         running.stop()
-        (settings_path := __import__("pathlib").Path(settings.data_dir) / "stack.json").unlink(missing_ok=True)
-        del settings_path
+        remove_stack_file(settings)
     return 0
 
 

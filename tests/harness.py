@@ -4,6 +4,7 @@ by a unique topic prefix, index names and consumer groups."""
 from __future__ import annotations
 
 import base64
+import os
 import signal
 import uuid
 from collections.abc import Iterable
@@ -30,6 +31,13 @@ def test_settings(stack: Stack, prefix: str, partitions: int = 4, **over: Any) -
     es = ElasticSettings(url=stack.search.url, compat="osmem", index_prefix=f"{prefix}-articles",
                          alias=f"{prefix}-articles", dedupe_index=f"{prefix}-dedupe")
     return Settings(kafka=kafka, es=es, **over)
+
+
+def cli_env(s: Settings | None = None) -> dict[str, str]:
+    """The environment for a ``newsflow`` subprocess: this one's, without any NEWSFLOW_ setting from outside,
+    pointed at ``s``'s servers and names when given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")}
+    return env | env_of(s) if s is not None else env
 
 
 def env_of(s: Settings) -> dict[str, str]:

@@ -124,20 +124,28 @@ def start_servers(settings: Settings) -> Running:
     return Running(stack.broker.bootstrap, stack.search.url, stack.env(), stack, log_dir=log_dir)
 
 
+def _stack_file(settings: Settings) -> Path:
+    return Path(settings.data_dir) / "stack.json"
+
+
 def write_stack_file(settings: Settings, running: Running) -> Path:
-    path = Path(settings.data_dir) / "stack.json"
+    path = _stack_file(settings)
     path.write_text(json.dumps(running.describe() | {"env": running.env}, indent=2))
     return path
 
 
 def read_stack_env(settings: Settings) -> dict[str, str]:
     """Env of a stack started by ``newsflow up`` in this directory (empty when none runs)."""
-    path = Path(settings.data_dir) / "stack.json"
+    path = _stack_file(settings)
     if not path.exists():
         return {}
     data = json.loads(path.read_text())
     env: dict[str, str] = data.get("env", {})
     return env
+
+
+def remove_stack_file(settings: Settings) -> None:
+    _stack_file(settings).unlink(missing_ok=True)
 
 
 def stack_settings(settings: Settings) -> Settings:

@@ -65,31 +65,38 @@ class BulkWriter:
         self.sleep = sleep
         self.rand = rand
 
-    async def _bulk(self, operations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """One bulk request, repeated until the server answers (never gives up on an unreachable server)."""
-        waited = 0
+    async def _until_answered(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
+        """``call()`` repeated until the server answers: an unreachable server is waited for, never given up on
+        (consumption pauses meanwhile); a whole request refused with 429/5xx is retried with backoff."""
+        attempt = 0
         while True:
-            t0 = time.perf_counter()
             try:
-                resp = await self.es.bulk(operations=operations)
+                resp = await call()
             except (ESConnectionError, ESConnectionTimeout) as exc:
                 metrics.SEARCH_UP.set(0)
-                waited += 1
-                log.warning("search server unreachable, pausing consumption attempt=%d error=%s", waited, exc)
+                attempt += 1
+                log.warning("search server unreachable, pausing consumption request=%s attempt=%d error=%s", what,
+                            attempt, exc)
                 await self.sleep(self.cfg.unreachable_pause_s)
                 continue
-            except ApiError as exc:  # the whole request refused (e.g. 429/503 for the request)
-                if exc.meta.status in (429, 502, 503, 504):
-                    metrics.SEARCH_UP.set(1)
-                    waited += 1
-                    await self.sleep(logic.backoff_delay(min(waited, 10), self.cfg.backoff_base_s,
-                                                         self.cfg.backoff_max_s, self.rand()))
-                    continue
-                raise
+            except ApiError as exc:
+                if exc.meta.status not in (429, 502, 503, 504):
+                    raise
+                metrics.SEARCH_UP.set(1)
+                attempt += 1
+                await self.sleep(logic.backoff_delay(min(attempt, 10), self.cfg.backoff_base_s,
+                                                     self.cfg.backoff_max_s, self.rand()))
+                continue
             metrics.SEARCH_UP.set(1)
-            metrics.BULK_SECONDS.observe(time.perf_counter() - t0)
-            items: list[dict[str, Any]] = [next(iter(i.values())) for i in resp["items"]]
-            return items
+            return resp
+
+    async def _bulk(self, operations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One bulk request (repeated until answered); the result of each item."""
+        t0 = time.perf_counter()
+        resp = await self._until_answered("bulk", lambda: self.es.bulk(operations=operations))
+        metrics.BULK_SECONDS.observe(time.perf_counter() - t0)
+        items: list[dict[str, Any]] = [next(iter(i.values())) for i in resp["items"]]
+        return items
 
     async def _send(self, pairs: list[tuple[Item, list[dict[str, Any]]]]) -> tuple[list[Item], list[Failure],
                                                                                    list[Item]]:
@@ -182,18 +189,5 @@ class BulkWriter:
         return ok, failed
 
     async def _mget(self, ids: list[str]) -> dict[str, dict[str, Any]]:
-        while True:
-            try:
-                resp = await self.es.mget(index=self.alias, ids=ids)
-                metrics.SEARCH_UP.set(1)
-                return {d["_id"]: d for d in resp["docs"] if d.get("found")}
-            except (ESConnectionError, ESConnectionTimeout) as exc:
-                metrics.SEARCH_UP.set(0)
-                log.warning("search server unreachable (mget), pausing error=%s", exc)
-                await self.sleep(self.cfg.unreachable_pause_s)
-            except ApiError as exc:
-                if exc.meta.status in (429, 502, 503, 504):
-                    await self.sleep(logic.backoff_delay(3, self.cfg.backoff_base_s, self.cfg.backoff_max_s,
-                                                         self.rand()))
-                    continue
-                raise
+        resp = await self._until_answered("mget", lambda: self.es.mget(index=self.alias, ids=ids))
+        return {d["_id"]: d for d in resp["docs"] if d.get("found")}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 from kafka import KafkaProducer
@@ -10,13 +9,9 @@ from kafka import KafkaProducer
 from services.common.records import DeadLetter, InboxItem, Rejected
 from services.common.settings import Settings
 from services.common.topics import names
-from services.ingest.sources.files import FileSource
-from services.ingest.sources.files import expand as _expand
+from services.ingest.sources.files import FileSource, expand
 
-
-def expand(paths: list[str]) -> Iterator[tuple[str, Path]]:
-    """(source as given, file) for every input: files as given, directories walked in sorted path order."""
-    return _expand(paths)
+__all__ = ["as_dead_letter", "expand", "max_input_bytes", "read_item", "send"]
 
 
 def max_input_bytes(settings: Settings) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import pytest
 
 from tests.badinput import write_corpus
 from tests.conftest import REPO, SEEDS
+from tests.harness import cli_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
@@ -23,7 +23,7 @@ def test_every_bad_input_is_dead_lettered_with_a_reason_and_good_ones_beside_the
     expected = write_corpus(folder)
     for seed in SEEDS.iterdir():
         shutil.copy(seed, folder / seed.name)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")}
+    env = cli_env()
     env["NEWSFLOW_DATA_DIR"] = str(tmp_path / "nf")
     out = subprocess.run([sys.executable, "-m", "services.cli", "demo", "--json", str(folder)], cwd=REPO, env=env,
                          capture_output=True, text=True, timeout=600)

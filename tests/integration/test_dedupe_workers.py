@@ -8,7 +8,6 @@ judged duplicates (that would lose the story), and the state survives a worker k
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from services.common.text import clean
 from services.common.topics import TopicNames, names
 from services.ingest.logic import article_id, parse_txt
 from tests.conftest import REPO, SEEDS
+from tests.harness import cli_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -81,7 +81,7 @@ class Cluster:
         return names(self.prefix)
 
     def env(self, port: int, n: int) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")}
+        env = cli_env()
         env.update({
             "NEWSFLOW_KAFKA__BOOTSTRAP": self.stack.broker.bootstrap,
             "NEWSFLOW_KAFKA__TOPIC_PREFIX": self.prefix,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import pytest
 
 from services.common.embedded import Stack
 from tests.conftest import REPO
-from tests.harness import env_of, make_pipeline
+from tests.harness import cli_env, make_pipeline
 
 pytestmark = pytest.mark.integration
 TOKEN = "s3cret-token"
@@ -94,7 +93,7 @@ def test_a_page_fetched_by_url_is_extracted_and_indexed(stack: Stack, tmp_path: 
     threading.Thread(target=server.serve_forever, daemon=True).start()
     p = make_pipeline(stack, tmp_path).start()
     try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")} | env_of(p.settings)
+        env = cli_env(p.settings)
         env["NEWSFLOW_INGEST__FETCH_ALLOW_HOSTS"] = '["127.0.0.1"]'
         out = subprocess.run([sys.executable, "-m", "services.cli", "ingest", "--quiet", "--url",
                               f"http://127.0.0.1:{server.server_address[1]}/story.html"],
@@ -128,7 +127,7 @@ def test_a_feed_is_ingested_once_and_a_second_poll_sends_nothing(stack: Stack, t
     threading.Thread(target=server.serve_forever, daemon=True).start()
     p = make_pipeline(stack, tmp_path).start()
     try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")} | env_of(p.settings)
+        env = cli_env(p.settings)
         env["NEWSFLOW_INGEST__FETCH_ALLOW_HOSTS"] = '["127.0.0.1"]'
         env["NEWSFLOW_INGEST__FEED_STATE_PATH"] = str(tmp_path / "feeds.json")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ import pytest
 
 from services.common.embedded import Stack
 from tests.conftest import REPO, SEEDS
-from tests.harness import Pipeline, env_of, make_pipeline
+from tests.harness import Pipeline, cli_env, make_pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +27,7 @@ def loaded(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
 
 
 def newsflow(p: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")} | env_of(p.settings)
+    env = cli_env(p.settings)
     out = subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=REPO, env=env, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]

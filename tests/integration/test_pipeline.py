@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from services.common.embedded import Stack
 from services.common.records import Article, Trace
 from services.common.topics import names
 from tests.conftest import REPO, SEEDS
-from tests.harness import Pipeline, make_pipeline
+from tests.harness import Pipeline, cli_env, make_pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -90,7 +89,7 @@ def test_invalid_messages_are_dead_lettered_and_the_workers_keep_going(pipeline:
 
 
 def test_demo_json_reports_what_the_index_holds(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")}
+    env = cli_env()
     env["NEWSFLOW_DATA_DIR"] = str(tmp_path / "nf")
     out = subprocess.run([sys.executable, "-m", "services.cli", "demo", "--json", "seeds/"], cwd=REPO, env=env,
                          capture_output=True, text=True, timeout=300)

@@ -5,7 +5,6 @@ Run alone with ``pytest -m reliability``."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
@@ -24,7 +23,7 @@ from services.common.topics import names
 from services.common.urls import canonical_url
 from services.ingest.logic import article_id
 from tests.conftest import REPO
-from tests.harness import Pipeline, env_of, make_pipeline
+from tests.harness import Pipeline, cli_env, make_pipeline
 from tests.proxy import FaultProxy
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
@@ -157,7 +156,7 @@ def test_429_503_and_a_poison_document_are_retried_or_dead_lettered_and_never_bl
         assert ids == {doc_id(i) for i in range(60)} - {poison}
         # The operator fixes the cause and re-drives the dead letter: the document arrives, once.
         proxy.item_faults.clear()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")} | env_of(p.settings)
+        env = cli_env(p.settings)
         out = subprocess.run([sys.executable, "-m", "services.cli", "dlq", "replay", "--stage", "index"],
                              cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
@@ -211,7 +210,7 @@ def test_secrets_are_never_logged_or_printed(stack: Stack, tmp_path: Path) -> No
     try:
         p.send_bytes("bad.json", b"{")
         p.wait(timeout_s=180)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")} | env_of(p.settings) | secrets
+        env = cli_env(p.settings) | secrets
         out = subprocess.run([sys.executable, "-m", "services.cli", "config"], cwd=REPO, env=env,
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0

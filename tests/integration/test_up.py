@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.harness import cli_env
 
 pytestmark = pytest.mark.integration
 
 
 def test_up_starts_the_stack_takes_ingest_and_search_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")}
+    env = cli_env()
     env["NEWSFLOW_DATA_DIR"] = str(tmp_path / "nf")
     up = subprocess.Popen([sys.executable, "-m", "services.cli", "up"], cwd=REPO, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -59,7 +59,7 @@ def test_up_starts_the_stack_takes_ingest_and_search_and_stops_everything_on_ctr
 
 
 def test_bench_runs_on_a_tiny_input_and_reports_every_figure(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")}
+    env = cli_env()
     env["NEWSFLOW_DATA_DIR"] = str(tmp_path / "nf")
     out = subprocess.run([sys.executable, "-m", "services.cli", "bench", "--json", "seeds/", "--enrich-workers", "1"],
                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
