@@ -19,6 +19,9 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
+from operator import itemgetter
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -33,13 +36,11 @@ I32 = npt.NDArray[np.int32]
 # apostrophes inside a word kept ("Putin's").
 _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_]+(?:['’][^\W_]+)*")
 # Sentence ends: . ! ? … (maybe followed by a closing quote/bracket) then space and a capital, digit or opening
-# quote; CJK full stops; line breaks.
-_SENT_SPLIT = re.compile(
-    r"(?<=[.!?…])\s+(?=[\"“‘«(\[]?[A-Z0-9À-ÖØ-Þ])|(?<=[.!?…][\"”’»)\]])\s+|(?<=[。！？])|\n+"
-)
-_SPACE = re.compile(r"\s+")
+# quote; CJK full stops; line breaks. The separator is the matched group (spaces; nothing after a CJK stop).
+_SENT_END = re.compile(r"[.!?…](?:[\"”’»)\]](\s+)|(\s+)(?=[\"“‘«(\[]?[A-Z0-9À-ÖØ-Þ]))|[。！？]()|(\n+)")
 _NOT_LETTER = re.compile(r"[\W\d_]+")
-_QUOTE_MARKS = ('"', "“", "”", "«", "»", "„")
+_QUOTE = re.compile('["“”«»„]')
+_HASH, _STEM, _NAME = itemgetter(0), itemgetter(1), itemgetter(2)  # of a _word tuple
 
 
 
@@ -91,6 +92,7 @@ class Fingerprint:
     sent_quotes: npt.NDArray[np.bool_]  # the sentence holds a quotation mark (a quote, not boilerplate)
     name_terms: U32  # hashes of named-looking tokens (lowercased 6-letter prefixes), one row per (sentence, name)
     name_sent: I32  # the sentence of each row of name_terms
+    names: U32  # the distinct name hashes (sorted)
     terms: tuple[str, ...]  # the names an article repeats most: the retrieval keys for rewrite/event candidates
 
     @property
@@ -103,11 +105,12 @@ def _name_hash(name: str) -> int:
     return zlib.crc32(name.encode())
 
 
-_WORDS: dict[str, tuple[int, int, str | None]] = {}  # memo of _word; cleared when it grows past _WORDS_MAX
+WordInfo = tuple[int, int, str | None]
+_WORDS: dict[str, WordInfo] = {}  # memo of _word; cleared when it grows past _WORDS_MAX
 _WORDS_MAX = 1 << 19
 
 
-def _word(token: str) -> tuple[int, int, str | None]:
+def _word(token: str) -> WordInfo:
     """(word hash, stem hash or 0 for a stop word, the name key if the token looks like a name) of one token."""
     low = token.casefold()
     wh = zlib.crc32(low.encode())
@@ -130,12 +133,18 @@ def _permutations(num_perm: int) -> tuple[U64, U64]:
 
 
 def split_sentences(text: str) -> list[str]:
-    return [s for s in _SENT_SPLIT.split(text) if s and not s.isspace()]
+    pieces: list[str] = []
+    start = 0
+    for m in _SENT_END.finditer(text):  # finditer from the punctuation: faster than split on look-behinds
+        pieces.append(text[start: m.start(m.lastindex or 0)])
+        start = m.end()
+    pieces.append(text[start:])
+    return [s for s in pieces if s and not s.isspace()]
 
 
 def letter_share(text: str) -> float:
     """Share of letters among the non-space characters (of the first 4,000): near 0 for binary junk."""
-    chars = _SPACE.sub("", text[:4000])
+    chars = "".join(text[:4000].split())
     if not chars:
         return 0.0
     return len(_NOT_LETTER.sub("", chars)) / len(chars)
@@ -201,21 +210,25 @@ def fingerprint(body: str, *, shingle_size: int = 3, num_perm: int = 120, bands:
     si = 0
     memo = _WORDS
     for sentence in split_sentences(text):
-        infos = [memo.get(t) or _word(t) for t in _TOKEN.findall(sentence)]
-        if not infos:
+        tokens = _TOKEN.findall(sentence)
+        if not tokens:
             continue
-        word_hashes.extend([x[0] for x in infos])
-        stems = {x[1] for x in infos if x[1]}
+        # map/filter over the memo keep the per-token work in C; the memo misses only on new words
+        got = list(map(memo.get, tokens))
+        infos = cast(list[WordInfo], got) if None not in got else [
+            x or _word(t) for x, t in zip(got, tokens, strict=True)]
+        word_hashes.extend(map(_HASH, infos))
+        stems = set(map(_STEM, infos))
+        stems.discard(0)
         if not stems:
             continue
         rows_t.extend(stems)
         rows_s.extend([si] * len(stems))
-        for x in infos[1:]:  # the first word of a sentence is capitalized anyway
-            if x[2] is not None:
-                names[x[2]] += 1
-                name_rows[(si, x[2])] = None
+        for name in filter(None, map(_NAME, islice(infos, 1, None))):  # a sentence's first word is capitalized
+            names[name] += 1
+            name_rows[(si, name)] = None
         sizes.append(len(stems))
-        quotes.append(any(q in sentence for q in _QUOTE_MARKS))
+        quotes.append(_QUOTE.search(sentence) is not None)
         si += 1
     words = np.asarray(word_hashes, dtype=np.uint64)
     sh_all = np.unique(shingle_hashes(words, shingle_size))
@@ -239,5 +252,6 @@ def fingerprint(body: str, *, shingle_size: int = 3, num_perm: int = 120, bands:
         sent_quotes=np.asarray(quotes, dtype=np.bool_),
         name_terms=name_terms,
         name_sent=name_sent,
+        names=np.unique(name_terms),
         terms=terms,
     )

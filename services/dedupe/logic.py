@@ -167,17 +167,36 @@ def same_event(a: Signature, b: Signature, pair: similarity.Pair | None, cfg: De
 def match(a: Signature, b: Signature, cfg: DedupeSettings) -> tuple[DuplicateKind | None, float,
                                                                     similarity.Pair | None]:
     """Is ``a`` a duplicate of ``b``, of which kind, how similar; plus the sentence comparison if one was made."""
-    if a.fp.content_hash == b.fp.content_hash or (a.url_hash is not None and a.url_hash == b.url_hash):
-        return "exact", 1.0, None
-    if not (a.comparable and b.comparable):
-        return None, 0.0, None
-    nr = similarity.near(a.fp, b.fp)
-    if nr.jaccard >= cfg.near_jaccard or nr.containment >= cfg.near_containment:
-        return "near", round(nr.containment, 4), None
-    p = compare(a, b, cfg)
-    if p.aligned >= cfg.rewrite_min_aligned and p.share >= cfg.rewrite_min_share:
-        return "rewrite", round(p.share, 4), p
-    return None, 0.0, p
+    return match_many(a, [b], cfg)[0]
+
+
+def match_many(a: Signature, bs: Sequence[Signature], cfg: DedupeSettings) -> list[
+        tuple[DuplicateKind | None, float, similarity.Pair | None]]:
+    """``match`` against each of ``bs``; the sentence comparisons run in one batch, and only where no candidate is
+    an exact or near copy (a rewrite never outranks those)."""
+    out: list[tuple[DuplicateKind | None, float, similarity.Pair | None]] = []
+    rest: list[int] = []
+    for i, b in enumerate(bs):
+        if a.fp.content_hash == b.fp.content_hash or (a.url_hash is not None and a.url_hash == b.url_hash):
+            out.append(("exact", 1.0, None))
+            continue
+        if not (a.comparable and b.comparable):
+            out.append((None, 0.0, None))
+            continue
+        nr = similarity.near(a.fp, b.fp)
+        if nr.jaccard >= cfg.near_jaccard or nr.containment >= cfg.near_containment:
+            out.append(("near", round(nr.containment, 4), None))
+            continue
+        out.append((None, 0.0, None))
+        rest.append(i)
+    if rest and not any(kind for kind, _, _ in out):
+        pairs = similarity.compare_many(a.fp, [bs[i].fp for i in rest], min_dice=cfg.rewrite_sentence_dice)
+        for i, p in zip(rest, pairs, strict=True):
+            if p.aligned >= cfg.rewrite_min_aligned and p.share >= cfg.rewrite_min_share:
+                out[i] = ("rewrite", round(p.share, 4), p)
+            else:
+                out[i] = (None, 0.0, p)
+    return out
 
 
 def judge(sig: Signature, candidates: Sequence[Known], cfg: DedupeSettings) -> Explained:
@@ -189,10 +208,8 @@ def judge(sig: Signature, candidates: Sequence[Known], cfg: DedupeSettings) -> E
     """
     best: _Match | None = None
     aligns: dict[str, similarity.Pair | None] = {}
-    for k in candidates:
-        if k.sig.ingest_key == sig.ingest_key:
-            continue
-        kind, sim, al = match(sig, k.sig, cfg)
+    others = [k for k in candidates if k.sig.ingest_key != sig.ingest_key]
+    for k, (kind, sim, al) in zip(others, match_many(sig, [k.sig for k in others], cfg), strict=True):
         aligns[k.sig.ingest_key] = al
         if kind is None:
             continue

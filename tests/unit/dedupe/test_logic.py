@@ -258,6 +258,35 @@ def test_dedupe_fingerprints_do_not_depend_on_the_process() -> None:
     assert len(outs) == 1
 
 
+def test_dedupe_compares_an_article_with_many_candidates_as_it_would_one_by_one() -> None:
+    from services.dedupe.features import fingerprint
+    from services.dedupe.similarity import compare, compare_many
+
+    bodies = [seed(n)[0] for n in ("000", "001", "002", "003")]
+    bodies += [syndicated(bodies[1]), f"{TEMPLATE_HEAD}\n\n{bodies[3]}\n\n{TEMPLATE_FOOT}", "", "Too short."]
+    fps = [fingerprint(b) for b in bodies]
+    for a in fps:
+        together = compare_many(a, fps, min_dice=CFG.rewrite_sentence_dice)
+        assert together == [compare(a, b, min_dice=CFG.rewrite_sentence_dice) for b in fps]
+    rewrite = compare(fps[2], fps[1], min_dice=CFG.rewrite_sentence_dice)
+    assert rewrite.aligned >= CFG.rewrite_min_aligned and rewrite.share >= CFG.rewrite_min_share
+
+
+@pytest.mark.parametrize(("text", "sentences"), [
+    ("Putin arrived. Lukashenko met him.", ["Putin arrived.", "Lukashenko met him."]),
+    ('He said: "We will win." then left', ['He said: "We will win."', "then left"]),
+    ("Mr. Smith spoke. no capital follows. Really?! Yes", ["Mr.", "Smith spoke. no capital follows.", "Really?!",
+                                                          "Yes"]),
+    ("A headline\n\nThe body starts here.\nlower case line", ["A headline", "The body starts here.",
+                                                                "lower case line"]),
+    ("普京抵达明斯克。会谈开始。", ["普京抵达明斯克。", "会谈开始。"]),
+])
+def test_dedupe_splits_sentences_where_a_reader_would(text: str, sentences: list[str]) -> None:
+    from services.dedupe.features import split_sentences
+
+    assert split_sentences(text) == sentences
+
+
 def test_dedupe_command_prints_one_line_per_seed_with_verdicts_and_events() -> None:
     from services.cli import main
 
