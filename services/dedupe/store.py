@@ -185,7 +185,7 @@ DEDUPE_MAPPING: dict[str, Any] = {
         "ingested_at": {"type": "date"},
         # sig
         "keys": {"type": "keyword"},  # exact hashes and LSH bands
-        "terms": {"type": "keyword"},  # rare-looking names
+        "terms": {"type": "keyword"},  # rare-looking names, each with its time bucket: "name|bucket"
         "url_hash": {"type": "keyword", "index": False, "doc_values": False},
         "body": {"type": "text", "index": False},  # fingerprints are recomputed from it: no format to migrate
         # dec
@@ -255,50 +255,62 @@ class ElasticStore:
             ops.append({"index": {"_index": self.index, "_id": f"sig:{s.ingest_key}"}})
             ops.append({"type": "sig", "ingest_key": s.ingest_key, "article_id": s.article_id, "source": s.source,
                         "at": s.at.isoformat(), "ingested_at": s.ingested_at.isoformat(), "keys": list(s.keys),
-                        "terms": list(s.terms), "url_hash": s.url_hash, "body": e.article.body})
+                        "terms": self._term_keys(s), "url_hash": s.url_hash, "body": e.article.body})
             self._remember(s)
         resp = await self.es.bulk(operations=ops, refresh=True)
         if resp.get("errors"):
             bad = [i["index"] for i in resp["items"] if not 200 <= i["index"].get("status", 500) < 300]
             raise StoreUnavailable(f"{len(bad)} signatures not written, first: {bad[0].get('error')}")
 
+    def _bucket(self, at: datetime) -> int:
+        """The time bucket of ``at``: event_window_days wide, so a window around ``at`` lies in 3 buckets."""
+        return int(at.timestamp() // (self.cfg.event_window_days * 86400))
+
+    def _term_keys(self, s: Signature) -> list[str]:
+        """A signature's retrieval terms as stored: each name with its time bucket."""
+        b = self._bucket(s.at)
+        return [f"{t}|{b}" for t in s.terms]
+
     async def candidates(self, sigs: Sequence[Signature]) -> dict[str, list[str]]:
+        """Three searches per signature in one msearch. Filters that match most of the index (a document type, a
+        date range) cost a scan of it in some servers, so none is used: only signatures have keys and terms, and
+        the event window is the time buckets in the terms themselves (then exactly, on the hits)."""
         if not sigs:
             return {}
         cfg = self.cfg
         searches: list[dict[str, Any]] = []
-        window = timedelta(days=cfg.event_window_days)
+        head = {"index": self.index}
         for s in sigs:
             mine = {"ids": {"values": [f"sig:{s.ingest_key}"]}}
-            head = {"index": self.index}
             # exact keys: the earliest arrivals with this text/URL
-            searches += [head, {"query": {"bool": {"filter": [{"term": {"type": "sig"}},
-                                                               {"terms": {"keys": list(s.exact_keys)}}],
+            searches += [head, {"query": {"bool": {"filter": [{"terms": {"keys": list(s.exact_keys)}}],
                                                     "must_not": [mine]}},
                                 "sort": [{"ingested_at": "asc"}], "size": 4, "_source": False}]
-            bands = [k for k in s.keys if k.startswith("b")]
-            searches += [head, {"query": {"bool": {"filter": [{"term": {"type": "sig"}}],
-                                                   "should": [{"term": {"keys": b}} for b in bands] or
-                                                   [{"term": {"keys": "-"}}],
+            # LSH bands: most bands in common first
+            bands = [k for k in s.keys if k.startswith("b")] or ["-"]
+            searches += [head, {"query": {"bool": {"should": [{"term": {"keys": b}} for b in bands],
                                                    "minimum_should_match": 1, "must_not": [mine]}},
                                 "size": cfg.max_candidates, "_source": False}]
-            terms = list(s.terms)
+            # rare names in this time bucket and its neighbours: most shared names first
+            b = self._bucket(s.at)
+            terms = [f"{t}|{x}" for t in s.terms for x in (b - 1, b, b + 1)] or ["-"]
             searches += [head, {"query": {"bool": {
-                "filter": [{"term": {"type": "sig"}},
-                           {"range": {"at": {"gte": (s.at - window).isoformat(), "lte": (s.at + window).isoformat()}}}],
-                "should": [{"term": {"terms": t}} for t in terms] or [{"term": {"terms": "-"}}],
-                "minimum_should_match": min(cfg.min_shared_terms, max(1, len(terms))),
-                "must_not": [mine]}},
-                "size": cfg.max_candidates if len(terms) >= cfg.min_shared_terms else 0, "_source": False}]
+                "should": [{"term": {"terms": t}} for t in terms],
+                "minimum_should_match": min(cfg.min_shared_terms, max(1, len(s.terms))), "must_not": [mine]}},
+                "size": 2 * cfg.max_candidates if len(s.terms) >= cfg.min_shared_terms else 0,
+                "_source": ["at"]}]
         resp = await self.es.msearch(searches=searches)
+        window = timedelta(days=cfg.event_window_days)
         out: dict[str, list[str]] = {}
         for i, s in enumerate(sigs):
-            keys: dict[str, None] = {}
-            for r in resp["responses"][3 * i: 3 * i + 3]:
+            rs = resp["responses"][3 * i: 3 * i + 3]
+            for r in rs:
                 if "error" in r:
                     raise StoreUnavailable(f"candidate search failed: {r['error']}")
-                for h in r["hits"]["hits"]:
-                    keys.setdefault(h["_id"].removeprefix("sig:"), None)
+            keys = dict.fromkeys(h["_id"].removeprefix("sig:") for r in rs[:2] for h in r["hits"]["hits"])
+            near = [h["_id"].removeprefix("sig:") for h in rs[2]["hits"]["hits"]
+                    if abs(_dt(h["_source"]["at"]) - s.at) <= window]
+            keys.update(dict.fromkeys(near[: cfg.max_candidates]))
             out[s.ingest_key] = list(keys)
         return out
 

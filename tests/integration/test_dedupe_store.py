@@ -1,0 +1,89 @@
+"""The dedupe state in a real search server (osmem) retrieves what the in-memory store retrieves.
+
+The workers keep their state in the search index; the offline deduper and the unit tests use the memory store.
+Both must find the same candidates: copies by their exact keys whenever they arrived, rewrites by shared LSH
+bands, and other reports of an event by shared names only within the event window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.common.embedded import Stack
+from services.common.es import async_client
+from services.common.records import Article, Trace
+from services.common.settings import ElasticSettings
+from services.common.settings.dedupe import DedupeSettings
+from services.common.text import clean
+from services.dedupe import logic
+from services.dedupe.logic import Signature
+from services.dedupe.store import ElasticStore, Entry, MemoryStore
+from services.ingest.logic import article_id, parse_txt
+from tests.conftest import SEEDS
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+CFG = DedupeSettings()
+T0 = datetime(2022, 12, 19, 9, 0, tzinfo=UTC)
+
+
+def body(name: str) -> str:
+    path = next(SEEDS.glob(f"{name}_*.txt"))
+    return clean(next(parse_txt(path.read_text(encoding="utf-8"))).fields["body"])
+
+
+def entry(key: str, text: str, at: datetime) -> Entry:
+    a = Article(id=article_id(None, text), trace=Trace(ingest_id=key, source=key), source=key, body=text,
+                published_at=at, ingested_at=at)
+    s = logic.signature(a, CFG)
+    assert isinstance(s, Signature)
+    return Entry(sig=s, article=a)
+
+
+async def both(stack: Stack, stored: Sequence[Entry], probes: Sequence[Entry]
+               ) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Candidates of each probe from the search store and from the memory store, given the same entries."""
+    es = async_client(ElasticSettings(url=stack.search.url, compat="osmem"))
+    try:
+        store = ElasticStore(es, f"dedupe-store-{uuid.uuid4().hex[:8]}", CFG)
+        await store.ensure_index()
+        mem = MemoryStore(CFG)
+        for e in stored:  # one by one, as they arrive
+            await store.register([e])
+            await mem.register([e])
+        sigs = [e.sig for e in probes]
+        got, want = await store.candidates(sigs), await mem.candidates(sigs)
+        def named(c: dict[str, list[str]]) -> dict[str, set[str]]:  # ingest keys are "<ingest_id>:<record>"
+            return {k.split(":")[0]: {x.split(":")[0] for x in v} for k, v in c.items()}
+        return named(got), named(want)
+    finally:
+        await es.close()
+
+
+def test_search_store_finds_the_candidates_the_memory_store_finds(stack: Stack) -> None:
+    b000, b001, b002, b003 = (body(n) for n in ("000", "001", "002", "003"))
+    stored = [
+        entry("s001", b001, T0),                             # the wire story
+        entry("s003", b003, T0 - timedelta(days=300)),       # another event, long before
+        entry("s001-late", b001, T0 + timedelta(days=40)),   # the wire story again, weeks later
+    ]
+    probes = [
+        entry("p002", b002, T0 + timedelta(hours=2)),        # a rewrite of 001, same day
+        entry("p000-next", b000, T0 + timedelta(days=2)),    # another report of the event, within the window
+        entry("p000-4d", b000, T0 + timedelta(days=4)),      # just outside the window (3 days)
+        entry("p000-far", b000, T0 + timedelta(days=20)),    # far outside it
+        entry("p001-copy", b001, T0 + timedelta(days=90)),   # a copy: found whenever it arrives
+    ]
+    got, want = asyncio.run(both(stack, stored, probes))
+    assert got == want
+    assert {"s001", "s001-late"} <= got["p001-copy"]           # copies by exact keys, regardless of time
+    assert "s001" in got["p002"]                               # the rewrite
+    assert "s001" in got["p000-next"]                          # same event: shared names within the window
+    assert "s001" not in got["p000-4d"]
+    assert not {"s001", "s001-late"} & got["p000-far"]
+    assert "s003" not in got["p000-next"]                      # ten months apart: never an event candidate
