@@ -141,7 +141,7 @@ def run(settings: Settings, paths: list[str], *, repeat: int = 1, rate: float | 
         for _ in range(enrich_workers):
             running.start_worker("enrich")
         running.wait_ready(180)
-        cpu_at_start = {w.proc.pid: _cpu_s(w.proc.pid) for w in running.workers}
+        cpu_at_start = {pid: _cpu_s(pid) for pid in [os.getpid(), *(w.proc.pid for w in running.workers)]}
         if running.stack is not None:
             for proc in (running.stack.broker.proc, running.stack.search.proc):
                 if proc is not None:
@@ -177,10 +177,13 @@ def run(settings: Settings, paths: list[str], *, repeat: int = 1, rate: float | 
         for w in running.workers:
             rss[w.stage] = max(rss.get(w.stage, 0.0), _rss_mb(w.proc.pid))
             cpu[w.stage] = round(cpu.get(w.stage, 0.0) + _cpu_s(w.proc.pid) - cpu_at_start.get(w.proc.pid, 0), 2)
+        servers_rss: dict[str, float] = {}
         if running.stack is not None:
             for name, proc in (("broker", running.stack.broker.proc), ("search", running.stack.search.proc)):
                 if proc is not None:
                     cpu[name] = round(_cpu_s(proc.pid) - cpu_at_start.get(proc.pid, 0), 2)
+                    servers_rss[name] = _rss_mb(proc.pid)
+        cpu["bench"] = round(_cpu_s(os.getpid()) - cpu_at_start[os.getpid()], 2)  # producer and tracker
         tracker.close()
     finally:
         running.stop()
@@ -198,6 +201,7 @@ def run(settings: Settings, paths: list[str], *, repeat: int = 1, rate: float | 
         "latency_p99_s": round(lat[min(len(lat) - 1, int(0.99 * len(lat)))], 3) if lat else None,
         "stage_seconds": stage_seconds,
         "rss_mb": rss,
+        "servers_rss_mb": servers_rss,
         "cpu_seconds": cpu,
         "dead_lettered": len(tracker.dead),
         "duplicates": sum(1 for a in tracker.acks if a.kind == "duplicate"),

@@ -42,30 +42,21 @@ def init(settings: Settings) -> None:
 
 
 def top_entities(es: Elasticsearch, settings: Settings, size: int = 20) -> list[dict[str, Any]]:
-    """Entities by number of indexed documents that mention them: a terms aggregation on the canonical id."""
+    """Entities by number of indexed documents that mention them: a terms aggregation on the canonical id; the
+    name and type come from the entity as stored in one of those documents."""
     resp = es.search(
         index=settings.es.alias, size=0, query={"bool": {"filter": [{"term": {"pending": False}}]}},
-        aggs={"ids": {"terms": {"field": "entity_ids", "size": size}}},
+        aggs={"ids": {"terms": {"field": "entity_ids", "size": size},
+                      "aggs": {"doc": {"top_hits": {"size": 1, "_source": ["entities"]}}}}},
     )
-    buckets = resp["aggregations"]["ids"]["buckets"]
-    if not buckets:
-        return []
-    ids = [b["key"] for b in buckets]
-    names_resp = es.search(
-        index=settings.es.alias, size=0,
-        aggs={"e": {"nested": {"path": "entities"}, "aggs": {"f": {
-            "filter": {"terms": {"entities.id": ids}},
-            "aggs": {"id": {"terms": {"field": "entities.id", "size": len(ids)}, "aggs": {
-                "name": {"terms": {"field": "entities.name", "size": 1}},
-                "type": {"terms": {"field": "entities.type", "size": 1}}}}}}}}},
-    )
-    meta = {}
-    for b in names_resp["aggregations"]["e"]["f"]["id"]["buckets"]:
-        name = b["name"]["buckets"][0]["key"] if b["name"]["buckets"] else b["key"]
-        type_ = b["type"]["buckets"][0]["key"] if b["type"]["buckets"] else ""
-        meta[b["key"]] = (name, type_)
-    return [{"id": b["key"], "name": meta.get(b["key"], (b["key"], ""))[0],
-             "type": meta.get(b["key"], ("", ""))[1], "documents": b["doc_count"]} for b in buckets]
+    out = []
+    for b in resp["aggregations"]["ids"]["buckets"]:
+        hits = b["doc"]["hits"]["hits"]
+        ents = hits[0]["_source"].get("entities") or [] if hits else []
+        e: dict[str, Any] = next((x for x in ents if x.get("id") == b["key"]), {})
+        out.append({"id": b["key"], "name": e.get("name", b["key"]), "type": e.get("type", ""),
+                    "documents": b["doc_count"]})
+    return out
 
 
 def read_documents(es: Elasticsearch, settings: Settings) -> list[dict[str, Any]]:

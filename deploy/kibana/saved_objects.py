@@ -6,8 +6,8 @@ consistent. Regenerate after a change (a test checks the file is current):
     .venv/bin/python deploy/kibana/saved_objects.py
 
 Legacy (aggregation-based) visualizations on flat keyword fields: they import into every Kibana from 8.9 on
-(``typeMigrationVersion`` is that of 8.9 exports; newer Kibanas migrate them on import), and Kibana cannot
-aggregate on the ``nested`` entity field anyway, which is why the index has ``persons``/``orgs``/``places``.
+(``typeMigrationVersion`` is that of 8.9 exports; newer Kibanas migrate them on import). Entities are in the
+flat keyword fields ``persons``/``orgs``/``places``/``entity_ids`` (the full list is kept in ``_source`` only).
 """
 
 from __future__ import annotations

@@ -89,12 +89,23 @@ class Broker:
 
 @dataclass
 class SearchServer:
-    """An osmem server on 127.0.0.1 (Elasticsearch REST API, in memory)."""
+    """An osmem server on 127.0.0.1 (Elasticsearch REST API, in memory).
+
+    ``gogc`` is the Go collector's GOGC for it: osmem is a Go program whose heap of indexed documents is scanned
+    by every collection, and the default (100) spends a sizeable share of its CPU on that under bulk load.
+    ``memory_limit_mb`` (GOMEMLIMIT) makes it collect harder as the heap nears that size instead.
+    """
 
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     url: str = ""
     extra_args: list[str] = field(default_factory=list)
+    gogc: int = 400
+    memory_limit_mb: int = 1536
+
+
+    def _env(self) -> dict[str, str]:
+        return os.environ | {"GOGC": str(self.gogc), "GOMEMLIMIT": f"{self.memory_limit_mb}MiB"}
 
     def start(self, log_dir: Path | None = None) -> SearchServer:
         addr = f"127.0.0.1:{self.port}"
@@ -104,7 +115,7 @@ class SearchServer:
             err = (log_dir / "osmem.log").open("ab")  # type: ignore[assignment]
         self.proc = subprocess.Popen(
             [osmem_binary(), "-addr", addr, "-no-stdin-watch", "-parent-pid", str(os.getpid()), *self.extra_args],
-            stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, env=self._env(),
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -147,10 +158,10 @@ class Stack:
         self.broker.stop()
 
 
-def start_stack(log_dir: Path | None = None) -> Stack:
+def start_stack(log_dir: Path | None = None, search_gogc: int = 400, search_memory_limit_mb: int = 1536) -> Stack:
     broker = Broker().start(log_dir)
     try:
-        search = SearchServer().start(log_dir)
+        search = SearchServer(gogc=search_gogc, memory_limit_mb=search_memory_limit_mb).start(log_dir)
     except Exception:
         broker.stop()
         raise

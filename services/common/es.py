@@ -10,8 +10,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import orjson
 from elastic_transport import AiohttpHttpNode, Urllib3HttpNode
 from elasticsearch import AsyncElasticsearch, Elasticsearch
+from elasticsearch.serializer import (
+    CompatibilityModeJsonSerializer,
+    CompatibilityModeNdjsonSerializer,
+    JsonSerializer,
+    NdjsonSerializer,
+)
 
 from services.common.settings import ElasticSettings
 
@@ -38,8 +45,37 @@ class OsmemAsyncNode(AiohttpHttpNode):
         return await super().perform_request(method, target, body=body, headers=_plain_media_types(headers), **kw)
 
 
+class _Orjson:
+    """orjson in place of the standard json module: bulk and msearch bodies are the workers' largest JSON."""
+
+    def json_dumps(self, data: Any) -> bytes:
+        return orjson.dumps(data, default=self.default, option=orjson.OPT_NON_STR_KEYS)  # type: ignore[attr-defined]
+
+    def json_loads(self, data: bytes) -> Any:
+        return orjson.loads(data)
+
+
+class _Json(_Orjson, JsonSerializer):
+    pass
+
+
+class _Ndjson(_Orjson, NdjsonSerializer):
+    pass
+
+
+class _CompatJson(_Orjson, CompatibilityModeJsonSerializer):
+    pass
+
+
+class _CompatNdjson(_Orjson, CompatibilityModeNdjsonSerializer):
+    pass
+
+
+SERIALIZERS = {c.mimetype: c() for c in (_Json, _Ndjson, _CompatJson, _CompatNdjson)}
+
+
 def _common_kwargs(cfg: ElasticSettings, url: str) -> dict[str, Any]:
-    kw: dict[str, Any] = {"hosts": [url], "request_timeout": cfg.request_timeout_s}
+    kw: dict[str, Any] = {"hosts": [url], "request_timeout": cfg.request_timeout_s, "serializers": SERIALIZERS}
     if cfg.api_key is not None:
         kw["api_key"] = cfg.api_key.get_secret_value()
     elif cfg.username and cfg.password is not None:

@@ -120,7 +120,8 @@ def start_servers(settings: Settings) -> Running:
         return Running(settings.kafka.bootstrap, settings.es.url, env, None, log_dir=log_dir)
     if settings.kafka.bootstrap or settings.es.url:
         raise RuntimeError("set both NEWSFLOW_KAFKA__BOOTSTRAP and NEWSFLOW_ES__URL, or neither (embedded)")
-    stack = start_stack(log_dir)
+    stack = start_stack(log_dir, search_gogc=settings.embedded_search_gogc,
+                        search_memory_limit_mb=settings.embedded_search_memory_limit_mb)
     return Running(stack.broker.bootstrap, stack.search.url, stack.env(), stack, log_dir=log_dir)
 
 
