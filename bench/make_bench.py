@@ -58,6 +58,10 @@ def main() -> None:
         print(f"| rss_mb.{stage} | {f['rss_mb'][stage]} | {h['rss_mb'].get(stage)} |")
     for stage in f["stage_seconds"]:
         print(f"| stage_seconds.{stage} | {f['stage_seconds'][stage]} | {h['stage_seconds'].get(stage)} |")
+    for name in f.get("cpu_seconds", {}):
+        print(f"| cpu_seconds.{name} | {f['cpu_seconds'][name]} | {h.get('cpu_seconds', {}).get(name)} |")
+    for name in f.get("servers_rss_mb", {}):
+        print(f"| servers_rss_mb.{name} | {f['servers_rss_mb'][name]} | {h.get('servers_rss_mb', {}).get(name)} |")
 
 
 if __name__ == "__main__":
