@@ -143,8 +143,18 @@ class Stream:
                                                    key_type=bytes, value_serializer="raw", key_serializer="raw")
         return self._topics[logical]
 
-    async def send(self, logical: str, key: str, value: bytes) -> None:
-        await self.topic(logical).send(key=key.encode(), value=value)
+    async def send(self, logical: str, key: str, value: bytes, partition: int | None = None) -> None:
+        await self.topic(logical).send(key=key.encode(), value=value, partition=partition)
+
+    async def partitions(self, logical: str) -> frozenset[int]:
+        """The partitions the producer knows for this topic (its metadata, refreshed as the client refreshes it);
+        empty when they cannot be had, and the caller falls back to the key hash."""
+        try:
+            producer = self.app.producer._ensure_producer()  # type: ignore[attr-defined]
+            return frozenset(await producer.partitions_for(getattr(self.names, logical)))
+        except Exception as exc:  # metadata trouble must not stop the stream: key hashing still works
+            log.warning("partitions of %s unknown, using the key hash: %s", logical, exc)
+            return frozenset()
 
     def seen(self, event: EventT) -> None:
         msg = event.message

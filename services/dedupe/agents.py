@@ -17,6 +17,7 @@ import faust
 from elasticsearch import ApiError, TransportError
 
 from services.common import metrics
+from services.common.balance import WorkBalancer, ner_weight
 from services.common.es import async_client
 from services.common.records import Article, DuplicateArticle, Rejected, utcnow
 from services.common.settings import Settings
@@ -33,6 +34,8 @@ def build(settings: Settings) -> faust.App:
     store = ElasticStore(async_client(settings.es), settings.es.dedupe_index, settings.dedupe)
     deduper = Deduper(store, settings.dedupe)
     ready = asyncio.Event()
+    # Unique articles go to the enrich partition with the least NER work so far (see services.common.balance).
+    balancer = WorkBalancer()
 
     async def until_answered(articles: Sequence[Article], now: datetime) -> list[Outcome]:
         """The batch's outcomes; while the store fails, wait and run the whole batch again (it is idempotent:
@@ -64,6 +67,7 @@ def build(settings: Settings) -> faust.App:
             with s.timed() as timer:
                 good = await s.decode_batch(events, Article)
                 outcomes = await until_answered([a for _, a in good], utcnow())
+                parts = await s.partitions("unique")
                 for (event, _art), o in zip(good, outcomes, strict=True):
                     r = o.result
                     if isinstance(r, Rejected):
@@ -73,7 +77,8 @@ def build(settings: Settings) -> faust.App:
                         metrics.DUPLICATES.labels(r.duplicate.kind).inc()
                         s.outcome(True, "duplicate")
                     else:
-                        await s.send("unique", r.id, r.to_json())
+                        p = balancer.pick(parts, ner_weight(r.body, settings.enrich.max_chars)) if parts else None
+                        await s.send("unique", r.id, r.to_json(), partition=p)
                         s.outcome(True, "ok")
                 timer.per_message(len(events))
 

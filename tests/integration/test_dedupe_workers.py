@@ -24,10 +24,13 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
+from services.bench import variant
+from services.common.balance import ner_weight
 from services.common.embedded import Stack, free_port
 from services.common.kafka import create_topics
 from services.common.records import Article, Trace
 from services.common.settings import KafkaSettings
+from services.common.settings.enrich import EnrichSettings
 from services.common.text import clean
 from services.common.topics import TopicNames, names
 from services.ingest.logic import article_id, parse_txt
@@ -168,13 +171,19 @@ class Verdicts:
                                       consumer_timeout_ms=500)
         self.topics = topics
         self.unique: list[dict[str, Any]] = []
+        self.unique_partitions: list[int] = []
         self.duplicates: list[dict[str, Any]] = []
 
     def poll(self) -> None:
         for batch in self.consumer.poll(timeout_ms=300).values():
             for msg in batch:
                 rec = orjson.loads(msg.value)
-                (self.unique if msg.topic == self.topics.unique else self.duplicates).append(rec)
+                if msg.topic == self.topics.unique:
+                    self.unique.append(rec)
+                    self.unique_partitions.append(msg.partition)
+                    assert msg.key == rec["id"].encode()  # keyed by article id, whichever partition
+                else:
+                    self.duplicates.append(rec)
 
     def wait(self, total: int, timeout_s: float = VERDICTS_S) -> None:
         def probe() -> bool | None:
@@ -292,5 +301,30 @@ def test_dedupe_state_survives_a_killed_worker(cluster: Cluster) -> None:
         verdicts.wait(2)
         assert [u["id"] for u in verdicts.unique] == [original.id]
         assert [(d["original_id"], d["duplicate"]["kind"]) for d in verdicts.duplicates] == [(original.id, "near")]
+    finally:
+        verdicts.close()
+
+
+def test_unique_articles_go_where_the_ner_work_is_least(cluster: Cluster) -> None:
+    """A few long articles among many short ones: by key hash one enrich partition could get most of the NER work;
+    the dedupe worker spreads the work itself, so no partition is behind another by more than one article."""
+    cluster.start(1)
+    cluster.wait_ready(1)
+    verdicts = Verdicts(cluster.stack, cluster.topics)
+    try:
+        bodies = [seed(n)[0] for n in ("000", "001", "003")]
+        arts = []
+        for i in range(24):
+            size = 6 if i % 8 == 0 else 1  # every eighth article six times as long
+            text = "\n\n".join(variant(bodies[(i + k) % 3], 100 * i + k + 1) for k in range(size))
+            arts.append(make_article(f"work-{i}", text))
+        produce(cluster.stack, cluster.topics, [(a, 0) for a in arts])
+        verdicts.wait(len(arts))
+        assert sorted(u["id"] for u in verdicts.unique) == sorted(a.id for a in arts)
+        load = dict.fromkeys(range(PARTITIONS), 0)
+        for rec, p in zip(verdicts.unique, verdicts.unique_partitions, strict=True):
+            load[p] += ner_weight(rec["body"], EnrichSettings().max_chars)
+        heaviest = max(ner_weight(a.body, EnrichSettings().max_chars) for a in arts)
+        assert max(load.values()) - min(load.values()) <= heaviest, load
     finally:
         verdicts.close()
