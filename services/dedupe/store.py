@@ -266,10 +266,11 @@ class ElasticStore:
         """The time bucket of ``at``: event_window_days wide, so a window around ``at`` lies in 3 buckets."""
         return int(at.timestamp() // (self.cfg.event_window_days * 86400))
 
-    def _term_keys(self, s: Signature) -> list[str]:
-        """A signature's retrieval terms as stored: each name with its time bucket."""
+    def _term_keys(self, s: Signature, buckets: Sequence[int] = (0,)) -> list[str]:
+        """A signature's names, each with a time bucket: its own (offset 0) as stored; the query also asks the
+        neighbouring ones (offsets -1, 0, 1)."""
         b = self._bucket(s.at)
-        return [f"{t}|{b}" for t in s.terms]
+        return [f"{t}|{b + d}" for t in s.terms for d in buckets]
 
     async def candidates(self, sigs: Sequence[Signature]) -> dict[str, list[str]]:
         """Three searches per signature in one msearch. Filters that match most of the index (a document type, a
@@ -292,8 +293,7 @@ class ElasticStore:
                                                    "minimum_should_match": 1, "must_not": [mine]}},
                                 "size": cfg.max_candidates, "_source": False}]
             # rare names in this time bucket and its neighbours: most shared names first
-            b = self._bucket(s.at)
-            terms = [f"{t}|{x}" for t in s.terms for x in (b - 1, b, b + 1)] or ["-"]
+            terms = self._term_keys(s, (-1, 0, 1)) or ["-"]
             searches += [head, {"query": {"bool": {
                 "should": [{"term": {"terms": t}} for t in terms],
                 "minimum_should_match": min(cfg.min_shared_terms, max(1, len(s.terms))), "must_not": [mine]}},
