@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.common.settings import Settings
+
 log = logging.getLogger(__name__)
 
 
@@ -87,6 +89,11 @@ class Broker:
         _terminate(self.proc)
 
 
+# The embedded search server's Go collector settings: their defaults live in Settings, with the reasons.
+_SEARCH_GOGC: int = Settings.model_fields["embedded_search_gogc"].default
+_SEARCH_MEMORY_LIMIT_MB: int = Settings.model_fields["embedded_search_memory_limit_mb"].default
+
+
 @dataclass
 class SearchServer:
     """An osmem server on 127.0.0.1 (Elasticsearch REST API, in memory).
@@ -100,9 +107,8 @@ class SearchServer:
     proc: subprocess.Popen[bytes] | None = None
     url: str = ""
     extra_args: list[str] = field(default_factory=list)
-    gogc: int = 400
-    memory_limit_mb: int = 1536
-
+    gogc: int = _SEARCH_GOGC
+    memory_limit_mb: int = _SEARCH_MEMORY_LIMIT_MB
 
     def _env(self) -> dict[str, str]:
         return os.environ | {"GOGC": str(self.gogc), "GOMEMLIMIT": f"{self.memory_limit_mb}MiB"}
@@ -158,7 +164,8 @@ class Stack:
         self.broker.stop()
 
 
-def start_stack(log_dir: Path | None = None, search_gogc: int = 400, search_memory_limit_mb: int = 1536) -> Stack:
+def start_stack(log_dir: Path | None = None, search_gogc: int = _SEARCH_GOGC,
+                search_memory_limit_mb: int = _SEARCH_MEMORY_LIMIT_MB) -> Stack:
     broker = Broker().start(log_dir)
     try:
         search = SearchServer(gogc=search_gogc, memory_limit_mb=search_memory_limit_mb).start(log_dir)
