@@ -30,7 +30,26 @@ from services.common.settings.dedupe import DedupeSettings
 from services.dedupe.offline import OfflineDeduper
 
 BATCH = 200
-SYLL = ["ka", "lo", "mi", "ne", "su", "ra", "to", "vi", "de", "an", "or", "el", "us", "im", "pa", "re", "st", "ch"]
+SYLL = [
+    "ka",
+    "lo",
+    "mi",
+    "ne",
+    "su",
+    "ra",
+    "to",
+    "vi",
+    "de",
+    "an",
+    "or",
+    "el",
+    "us",
+    "im",
+    "pa",
+    "re",
+    "st",
+    "ch",
+]
 
 
 class Corpus:
@@ -53,8 +72,10 @@ class Corpus:
         if self.recent and self.rng.random() < 0.1:
             return self.copy(self.rng.choice(self.recent[-500:]))
         cast = self.rng.sample(self.names, 6)
-        paras = [" ".join(self.sentence(cast) for _ in range(self.rng.randint(2, 3)))
-                 for _ in range(self.rng.randint(6, 12))]
+        paras = [
+            " ".join(self.sentence(cast) for _ in range(self.rng.randint(2, 3)))
+            for _ in range(self.rng.randint(6, 12))
+        ]
         body = "\n\n".join(paras)
         self.recent.append(body)
         return body
@@ -89,8 +110,15 @@ def main() -> int:
         for _ in range(k):
             body = corpus.article()
             at = t0 + timedelta(seconds=20 * n)  # ~4,300 articles a day: events stay inside their window
-            out.append(Article(id=f"a{n:08d}", trace=Trace(ingest_id=f"b{n:08d}", source=f"s{n}"), source=f"s{n}",
-                               body=body, ingested_at=at))
+            out.append(
+                Article(
+                    id=f"a{n:08d}",
+                    trace=Trace(ingest_id=f"b{n:08d}", source=f"s{n}"),
+                    source=f"s{n}",
+                    body=body,
+                    ingested_at=at,
+                )
+            )
             n += 1
         return out
 
@@ -114,14 +142,23 @@ def main() -> int:
                 dups += sum(1 for o in outs if o.decision and o.decision.verdict == "duplicate")
                 measured += len(arts)
             rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            row = {"seen": size, "ms_per_article": round(1000 * spent / measured, 3),
-                   "cpu_ms_per_article": round(1000 * cpu / measured, 3), "duplicates": dups,
-                   "measured": measured, "fill_seconds": round(fill_s, 1), "max_rss_mb": round(rss_mb)}
+            row = {
+                "seen": size,
+                "ms_per_article": round(1000 * spent / measured, 3),
+                "cpu_ms_per_article": round(1000 * cpu / measured, 3),
+                "duplicates": dups,
+                "measured": measured,
+                "fill_seconds": round(fill_s, 1),
+                "max_rss_mb": round(rss_mb),
+            }
             results.append(row)
             if not args.json:
-                print(f"seen {size:>7}: {row['ms_per_article']:.3f} ms/article wall, {row['cpu_ms_per_article']:.3f} "
-                      f"ms CPU, over {measured} "
-                      f"({dups} duplicates found), max RSS {row['max_rss_mb']} MB", flush=True)
+                print(
+                    f"seen {size:>7}: {row['ms_per_article']:.3f} ms/article wall, {row['cpu_ms_per_article']:.3f} "
+                    f"ms CPU, over {measured} "
+                    f"({dups} duplicates found), max RSS {row['max_rss_mb']} MB",
+                    flush=True,
+                )
 
     run()
     if args.json:

@@ -34,11 +34,23 @@ def articles(n: int) -> list[EnrichedArticle]:
     out = []
     for i in range(n):
         body = " ".join(rng.choice(WORDS) for _ in range(450))  # ~3 KB, a news article
-        ents = [Entity(id=f"person:{rng.randrange(300)}", name=f"Person {i % 300}", type="PERSON", mentions=2),
-                Entity(id=f"gpe:{rng.randrange(100)}", name=f"Place {i % 100}", type="GPE", mentions=1)]
-        out.append(EnrichedArticle(id=f"a{i}", trace=Trace(ingest_id=f"i{i}", source=f"s{i}"), source=f"s{i}",
-                                   title=f"Title {i}", body=body, event_id=f"e{i}", content_hash=f"h{i}",
-                                   ingested_at=NOW, entities=ents))
+        ents = [
+            Entity(id=f"person:{rng.randrange(300)}", name=f"Person {i % 300}", type="PERSON", mentions=2),
+            Entity(id=f"gpe:{rng.randrange(100)}", name=f"Place {i % 100}", type="GPE", mentions=1),
+        ]
+        out.append(
+            EnrichedArticle(
+                id=f"a{i}",
+                trace=Trace(ingest_id=f"i{i}", source=f"s{i}"),
+                source=f"s{i}",
+                title=f"Title {i}",
+                body=body,
+                event_id=f"e{i}",
+                content_hash=f"h{i}",
+                ingested_at=NOW,
+                entities=ents,
+            )
+        )
     return out
 
 
@@ -66,8 +78,10 @@ def main() -> None:
     try:
         bare_cfg = fresh(base, "bench-bare")
         es = sync_client(bare_cfg)
-        actions = [{"_op_type": "index", "_index": bare_cfg.alias, "_id": a.id, "_source": logic.to_document(a, NOW)}
-                   for a in arts]
+        actions = [
+            {"_op_type": "index", "_index": bare_cfg.alias, "_id": a.id, "_source": logic.to_document(a, NOW)}
+            for a in arts
+        ]
         t0 = time.perf_counter()
         helpers.bulk(es, actions, chunk_size=500)
         bare = args.docs / (time.perf_counter() - t0)
@@ -80,16 +94,24 @@ def main() -> None:
             w = BulkWriter(client, ours_cfg.alias, IndexSettings(), clock=lambda: NOW)
             t0 = time.perf_counter()
             for k in range(0, len(arts), 500):
-                res = await w.write(arts[k:k + 500], [])
+                res = await w.write(arts[k : k + 500], [])
                 assert not res.failed
             rate = args.docs / (time.perf_counter() - t0)
             await client.close()
             return rate
 
         ours = asyncio.run(run())
-        print(json.dumps({"docs": args.docs, "bare_helpers_bulk_docs_per_s": round(bare, 1),
-                          "newsflow_writer_docs_per_s": round(ours, 1), "ratio": round(ours / bare, 3),
-                          "server": "osmem (embedded)" if server else url}))
+        print(
+            json.dumps(
+                {
+                    "docs": args.docs,
+                    "bare_helpers_bulk_docs_per_s": round(bare, 1),
+                    "newsflow_writer_docs_per_s": round(ours, 1),
+                    "ratio": round(ours / bare, 3),
+                    "server": "osmem (embedded)" if server else url,
+                }
+            )
+        )
     finally:
         if server:
             server.stop()

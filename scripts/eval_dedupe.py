@@ -54,39 +54,97 @@ FOOTERS = [
     "redistributed without permission.",
     "Related coverage: More from our partners. Terms of use and privacy policy apply to this site.",
 ]
-TEMPLATE_HEAD = ("The Valley Gazette | Local news you can trust since 1911 | Subscribe today and save 50% on your first "
-                 "year of digital access. Menu Home News Sports Opinion Business Obituaries Classifieds")
-TEMPLATE_FOOT = ("Copyright 2019 The Valley Gazette, a member of the Gazette Media Group. All rights reserved. "
-                 "This website uses cookies to improve your experience. By continuing to browse you agree to our "
-                 "privacy policy and terms of service. Contact the newsroom with news tips and corrections.")
-FILLER = ["very", "new", "officials", "however", "local", "several", "also", "reportedly", "recent", "major",
-          "the", "said", "on", "more", "week", "early", "late"]
+TEMPLATE_HEAD = (
+    "The Valley Gazette | Local news you can trust since 1911 | Subscribe today and save 50% on your first "
+    "year of digital access. Menu Home News Sports Opinion Business Obituaries Classifieds"
+)
+TEMPLATE_FOOT = (
+    "Copyright 2019 The Valley Gazette, a member of the Gazette Media Group. All rights reserved. "
+    "This website uses cookies to improve your experience. By continuing to browse you agree to our "
+    "privacy policy and terms of service. Contact the newsroom with news tips and corrections."
+)
+FILLER = [
+    "very",
+    "new",
+    "officials",
+    "however",
+    "local",
+    "several",
+    "also",
+    "reportedly",
+    "recent",
+    "major",
+    "the",
+    "said",
+    "on",
+    "more",
+    "week",
+    "early",
+    "late",
+]
 
 # Reports of one event by different outlets in the extraction benchmark (URL fragments). "?" marks members whose
 # pairs are not scored (opinion pieces or related-but-different stories).
 EVENTS: dict[str, list[str]] = {
     "doobie": ["doobie-brothers-reunite", "doobie-brothers-michael-mcdonald", "doobie-brothers-to-reunite"],
     "europa": ["water-plumes-above", "europa-water-vapor", "scientists-use-hawaii-telescope"],
-    "duvet": ["feather-duvet-lung-after", "livescience.com/feather-duvet", "brucelee/2019/11/18", "man-whose-duvet"],
+    "duvet": [
+        "feather-duvet-lung-after",
+        "livescience.com/feather-duvet",
+        "brucelee/2019/11/18",
+        "man-whose-duvet",
+    ],
     "homedepot": ["home-depot-sales-earnings", "home-depot-stock-earnings"],
     "lunar": ["nasa-picks-spacex", "nasa-adds-five-companies", "nasas-commercial-moon-shot"],
     "omar": ["471031-new-york-man-pleads", "new-york-man-pleads-guilty-threatening"],
-    "wework": ["attorney-general-investigating-wework", "attorney-general-reportedly-investigating", "?thousands-of-wework"],
+    "wework": [
+        "attorney-general-investigating-wework",
+        "attorney-general-reportedly-investigating",
+        "?thousands-of-wework",
+    ],
     "assange": ["world-europe-50473792", "sweden-drops-its-investigation"],
-    "meth": ["471033-south-dakota", "meth-were-it-south-dakota", "?florida-man-exists", "?meth-were-on-it-spokane"],
-    "plague": ["chinese-hunter-catches-bubonic", "hunter-diagnosed-bubonic", "bubonic-plague-china-plague",
-               "three-cases-plague"],
-    "stadia": ["is-stadia-good", "google-bets-future-launch-stadia", "?google-stadia-red-dead", "?stadia-destiny-2",
-               "?google-stadia-microsoft-xcloud"],
+    "meth": [
+        "471033-south-dakota",
+        "meth-were-it-south-dakota",
+        "?florida-man-exists",
+        "?meth-were-on-it-spokane",
+    ],
+    "plague": [
+        "chinese-hunter-catches-bubonic",
+        "hunter-diagnosed-bubonic",
+        "bubonic-plague-china-plague",
+        "three-cases-plague",
+    ],
+    "stadia": [
+        "is-stadia-good",
+        "google-bets-future-launch-stadia",
+        "?google-stadia-red-dead",
+        "?stadia-destiny-2",
+        "?google-stadia-microsoft-xcloud",
+    ],
     "swift": ["newsbeat-50470672", "scooter-braun-frustrated", "?opening-bell-11-18-19"],
-    "impeachment": ["impeachment-hearings-key-moments", "6486944b076b4df99a583a3a7c85574d", "?impeachment-sham",
-                    "?trump-impeachment-inquiry", "?republicans-elections-impeachment"],
+    "impeachment": [
+        "impeachment-hearings-key-moments",
+        "6486944b076b4df99a583a3a7c85574d",
+        "?impeachment-sham",
+        "?trump-impeachment-inquiry",
+        "?republicans-elections-impeachment",
+    ],
     "hongkong": ["?the-guardian-view-on-hong-kong", "?hong-kong-latest-china", "?why-beijing-will-bring"],
     "macbook": ["?future-of-apple-innovation", "?16-inch-macbook-pro-review"],
     "webb": ["We-Got-Her-Video", "michael-webb-fort-worth"],
-    "autoshow": ["?New-SUVs-and-electric", "?vw-id-space-vizzion", "?audi-e-tron-sportback", "?autoindustriya"],
+    "autoshow": [
+        "?New-SUVs-and-electric",
+        "?vw-id-space-vizzion",
+        "?audi-e-tron-sportback",
+        "?autoindustriya",
+    ],
     "jangnoksu": ["?palace-tale-jang-noksu-beauty", "?palace-tale-jang-noksu-reviews"],
-    "tradewar": ["?trump-trade-war-china", "?beijing-tariff-demands", "?politifacts-guide-understanding-tariffs"],
+    "tradewar": [
+        "?trump-trade-war-china",
+        "?beijing-tariff-demands",
+        "?politifacts-guide-understanding-tariffs",
+    ],
     "seeds": ["seed:000", "seed:001", "seed:002"],
 }
 
@@ -119,17 +177,24 @@ def gum_texts(folder: Path) -> list[tuple[str, str, str, datetime | None]]:
     """(story, title, body, date from the Wikinews dateline) of each GUM news text."""
     out = []
     for f in sorted(folder.glob("GUM_news_*.tsv")):
-        sents = [ln[len("#Text="):] for ln in f.read_text(encoding="utf-8").splitlines() if ln.startswith("#Text=")]
+        sents = [
+            ln[len("#Text=") :]
+            for ln in f.read_text(encoding="utf-8").splitlines()
+            if ln.startswith("#Text=")
+        ]
         if len(sents) < 3:
             continue
-        fix = [re.sub(r" ([,.;:!?%)'’])", r"\1", re.sub(r"([(“]) ", r"\1", s)).replace(" n't", "n't") for s in sents]
+        fix = [
+            re.sub(r" ([,.;:!?%)'’])", r"\1", re.sub(r"([(“]) ", r"\1", s)).replace(" n't", "n't")
+            for s in sents
+        ]
         title, body = fix[0], fix[1:]
         date = None
         m = _GUM_DATE.match(body[0].replace(" ,", ","))
         if m:
             date = datetime.strptime(f"{m[1]} {m[2]} {m[3]}", "%B %d %Y").replace(tzinfo=UTC)
             body = body[1:]
-        paras = [" ".join(body[i: i + 3]) for i in range(0, len(body), 3)]
+        paras = [" ".join(body[i : i + 3]) for i in range(0, len(body), 3)]
         out.append((f"gum:{f.stem}", title, "\n\n".join(paras), date))
     return out
 
@@ -190,10 +255,18 @@ def build(data: Path, seed: int) -> list[Item]:
         p = next(parse_txt(f.read_text(encoding="utf-8")))
         tag = f"seed:{f.name[:3]}"
         pub = p.fields.get("published_at")
-        seed_items.append((tag if tag != "seed:002" else "seed:001", f"https://seeds.example/{f.name}",
-                           p.fields.get("title", ""), p.fields["body"], "rewrite" if tag == "seed:002" else "unique",
-                           "seeds" if tag != "seed:003" else None, False,
-                           datetime.fromisoformat(pub).replace(tzinfo=UTC) if pub else None))
+        seed_items.append(
+            (
+                tag if tag != "seed:002" else "seed:001",
+                f"https://seeds.example/{f.name}",
+                p.fields.get("title", ""),
+                p.fields["body"],
+                "rewrite" if tag == "seed:002" else "unique",
+                "seeds" if tag != "seed:003" else None,
+                False,
+                datetime.fromisoformat(pub).replace(tzinfo=UTC) if pub else None,
+            )
+        )
     items = seed_items[:2] + items + seed_items[2:]
 
     copies: list[tuple[str, str, str, str, str, str | None, bool, datetime | None]] = []
@@ -207,13 +280,33 @@ def build(data: Path, seed: int) -> list[Item]:
             head = rng.choice(HEADERS).format(d=rng.randint(18, 20))
             foot = rng.choice(FOOTERS)
             copy = f"{head}\n\n{mutate(plain, rng)}\n\n{foot}"
-            copies.append((story, f"https://syndicate{i}.example/{story}", f"Syndicated: {title or story}", copy,
-                           "near", None, False, pub))
+            copies.append(
+                (
+                    story,
+                    f"https://syndicate{i}.example/{story}",
+                    f"Syndicated: {title or story}",
+                    copy,
+                    "near",
+                    None,
+                    False,
+                    pub,
+                )
+            )
         if rng.random() < 0.35:
             copies.append((story, f"https://mirror.example/{story}", title, body, "exact", None, False, pub))
         if rng.random() < 0.1:
-            copies.append((story, url, title, body + "\n\nUpdate: this article has been updated.", "exact", None,
-                           False, pub))
+            copies.append(
+                (
+                    story,
+                    url,
+                    title,
+                    body + "\n\nUpdate: this article has been updated.",
+                    "exact",
+                    None,
+                    False,
+                    pub,
+                )
+            )
     rng.shuffle(copies)
     items += copies
 
@@ -221,8 +314,17 @@ def build(data: Path, seed: int) -> list[Item]:
     for i, (story, url, title, body, expect, ev, amb, pub) in enumerate(items):
         ingested = now + timedelta(seconds=i)
         b = clean(body)
-        art = Article(id=article_id(url, b), trace=Trace(ingest_id=f"eval{i:06d}", source=url), source=url,
-                      title=clean(title), body=b, url=url, canonical_url=url, published_at=pub, ingested_at=ingested)
+        art = Article(
+            id=article_id(url, b),
+            trace=Trace(ingest_id=f"eval{i:06d}", source=url),
+            source=url,
+            title=clean(title),
+            body=b,
+            url=url,
+            canonical_url=url,
+            published_at=pub,
+            ingested_at=ingested,
+        )
         out.append(Item(art, story, expect, ev, amb))
     return out
 
@@ -232,7 +334,7 @@ def evaluate(items: list[Item], cfg: DedupeSettings) -> dict[str, object]:
     t0, c0 = time.perf_counter(), time.process_time()
     outcomes = []
     for i in range(0, len(items), 200):
-        outcomes += deduper.decide_batch([it.article for it in items[i: i + 200]])
+        outcomes += deduper.decide_batch([it.article for it in items[i : i + 200]])
     seconds = time.perf_counter() - t0
     cpu = time.process_time() - c0
     story_of = {it.article.id: it.story for it in items}
@@ -259,26 +361,46 @@ def evaluate(items: list[Item], cfg: DedupeSettings) -> dict[str, object]:
                 caught[it.expect] += 1
                 confusion[(it.expect, d.kind or "")] += 1
             else:
-                missed.append({"source": it.article.source, "expect": it.expect, "got": d.verdict, "kind": d.kind,
-                               "similarity": d.similarity})
+                missed.append(
+                    {
+                        "source": it.article.source,
+                        "expect": it.expect,
+                        "got": d.verdict,
+                        "kind": d.kind,
+                        "similarity": d.similarity,
+                    }
+                )
         if d.verdict == "duplicate":
             assert d.kind is not None
             predicted[d.kind] += 1
             if right:
                 correct[d.kind] += 1
             else:
-                false_pos.append({"source": it.article.source, "expect": it.expect, "kind": d.kind,
-                                  "similarity": d.similarity, "duplicate_of": d.original_source})
-    per_kind = {k: {"expected": expected[k], "recall": round(caught[k] / expected[k], 4) if expected[k] else None,
-                    "predicted": predicted[k],
-                    "precision": round(correct[k] / predicted[k], 4) if predicted[k] else None} for k in kinds}
+                false_pos.append(
+                    {
+                        "source": it.article.source,
+                        "expect": it.expect,
+                        "kind": d.kind,
+                        "similarity": d.similarity,
+                        "duplicate_of": d.original_source,
+                    }
+                )
+    per_kind = {
+        k: {
+            "expected": expected[k],
+            "recall": round(caught[k] / expected[k], 4) if expected[k] else None,
+            "predicted": predicted[k],
+            "precision": round(correct[k] / predicted[k], 4) if predicted[k] else None,
+        }
+        for k in kinds
+    }
     copies = sum(expected.values())
     # events, pairwise over originals
     tp = fp = fn = 0
     fp_pairs: list[tuple[str, str]] = []
     originals = [it for it in items if it.expect == "unique" or it.story.startswith("seed")]
     for i, a in enumerate(originals):
-        for b in originals[i + 1:]:
+        for b in originals[i + 1 :]:
             same_pred = event_of.get(a.article.id) == event_of.get(b.article.id)
             same_true = a.event is not None and a.event == b.event
             if same_true and (a.ambiguous or b.ambiguous):
@@ -293,17 +415,27 @@ def evaluate(items: list[Item], cfg: DedupeSettings) -> dict[str, object]:
             elif same_true:
                 fn += 1
     return {
-        "articles": len(items), "seconds": round(seconds, 2),
+        "articles": len(items),
+        "seconds": round(seconds, 2),
         "ms_per_article": round(1000 * seconds / len(items), 3),
         "cpu_ms_per_article": round(1000 * cpu / len(items), 3),
         "per_kind": per_kind,
-        "copies": {"expected": copies, "caught": sum(caught.values()),
-                   "recall": round(sum(caught.values()) / copies, 4) if copies else None},
+        "copies": {
+            "expected": copies,
+            "caught": sum(caught.values()),
+            "recall": round(sum(caught.values()) / copies, 4) if copies else None,
+        },
         "kind_confusion": {f"{a}->{b}": n for (a, b), n in sorted(confusion.items())},
-        "false_positives": false_pos, "missed": missed,
-        "events": {"pairs_true_positive": tp, "pairs_false_positive": fp, "pairs_missed": fn,
-                   "precision": round(tp / (tp + fp), 4) if tp + fp else None,
-                   "recall": round(tp / (tp + fn), 4) if tp + fn else None, "false_pairs": fp_pairs[:20]},
+        "false_positives": false_pos,
+        "missed": missed,
+        "events": {
+            "pairs_true_positive": tp,
+            "pairs_false_positive": fp,
+            "pairs_missed": fn,
+            "precision": round(tp / (tp + fp), 4) if tp + fp else None,
+            "recall": round(tp / (tp + fn), 4) if tp + fn else None,
+            "false_pairs": fp_pairs[:20],
+        },
     }
 
 
@@ -322,13 +454,17 @@ def main() -> int:
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return 0
-    print(f"{report['articles']} articles in {report['seconds']} s ({report['ms_per_article']} ms/article, "
-          f"{report['cpu_ms_per_article']} ms CPU)")
+    print(
+        f"{report['articles']} articles in {report['seconds']} s ({report['ms_per_article']} ms/article, "
+        f"{report['cpu_ms_per_article']} ms CPU)"
+    )
     print(f"{'kind':8} {'expected':>8} {'recall':>7} {'predicted':>9} {'precision':>9}")
     for k, v in report["per_kind"].items():  # type: ignore[attr-defined]
         print(f"{k:8} {v['expected']:>8} {v['recall']!s:>7} {v['predicted']:>9} {v['precision']!s:>9}")
     print("copies:", report["copies"], " kinds:", report["kind_confusion"])
-    print("events (pairwise on originals):", {k: v for k, v in report["events"].items() if k != "false_pairs"})  # type: ignore[union-attr]
+    print(
+        "events (pairwise on originals):", {k: v for k, v in report["events"].items() if k != "false_pairs"}
+    )  # type: ignore[union-attr]
     for fp in report["false_positives"]:  # type: ignore[attr-defined]
         print("FALSE POSITIVE", fp)
     for m in report["missed"]:  # type: ignore[attr-defined]

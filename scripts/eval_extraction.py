@@ -38,7 +38,7 @@ TpFpFn = tuple[float, float, float]
 
 def shingles(text: str, n: int = 4) -> Counter[tuple[str, ...]]:
     tokens = _TOKEN.findall(text or "")
-    return Counter(tuple(tokens[i:i + n]) for i in range(max(1, len(tokens) - n + 1)) if tokens[i:i + n])
+    return Counter(tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1)) if tokens[i : i + n])
 
 
 def tp_fp_fn(true: str, pred: str) -> TpFpFn:
@@ -74,8 +74,12 @@ def metrics(results: list[TpFpFn]) -> dict[str, float]:
     """The benchmark's figures: mean precision, mean recall, F1 of the two means; plus mean page F1."""
     p = statistics.mean(precision(*x) for x in results if x[0] + x[1] > 0)
     r = statistics.mean(recall(*x) for x in results if x[0] + x[2] > 0)
-    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
-            "mean_page_f1": statistics.mean(page_f1(x) for x in results)}
+    return {
+        "precision": p,
+        "recall": r,
+        "f1": 2 * p * r / (p + r) if p + r else 0.0,
+        "mean_page_f1": statistics.mean(page_f1(x) for x in results),
+    }
 
 
 def extract_file(path: Path, url: str | None, cfg: IngestSettings, now: datetime) -> str:
@@ -83,14 +87,22 @@ def extract_file(path: Path, url: str | None, cfg: IngestSettings, now: datetime
     text = decode_bytes(gunzip(path.read_bytes(), cfg.max_html_bytes), html=True)
     if isinstance(text, Rejected):
         return ""
-    got = extract_html(text, url, now, min_chars=cfg.min_html_body_chars,
-                       favor_precision=cfg.html_favor_precision, retry_below_chars=cfg.html_retry_below_chars)
+    got = extract_html(
+        text,
+        url,
+        now,
+        min_chars=cfg.min_html_body_chars,
+        favor_precision=cfg.html_favor_precision,
+        retry_below_chars=cfg.html_retry_below_chars,
+    )
     return "" if isinstance(got, Rejected) else got.text
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="benchmark folder (html/, ground-truth.json)")
+    ap.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="benchmark folder (html/, ground-truth.json)"
+    )
     ap.add_argument("--limit", type=int, default=0, help="only the first N pages (0 = all)")
     ap.add_argument("--worst", type=int, default=0, help="list the N pages with the lowest F1")
     ap.add_argument("--json", type=Path, help="write the figures as JSON here")
@@ -114,12 +126,16 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - t0
     m = metrics(list(results.values()))
     m.update(pages=len(keys), no_article=misses, ms_per_page=1000 * seconds / max(1, len(keys)))
-    print(f"pages={m['pages']} precision={m['precision']:.4f} recall={m['recall']:.4f} F1={m['f1']:.4f} "
-          f"mean_page_F1={m['mean_page_f1']:.4f} no_article={misses} ms_per_page={m['ms_per_page']:.1f}")
+    print(
+        f"pages={m['pages']} precision={m['precision']:.4f} recall={m['recall']:.4f} F1={m['f1']:.4f} "
+        f"mean_page_F1={m['mean_page_f1']:.4f} no_article={misses} ms_per_page={m['ms_per_page']:.1f}"
+    )
     if args.worst:
         for key, x in sorted(results.items(), key=lambda kv: page_f1(kv[1]))[: args.worst]:
-            print(f"  {key[:16]} F1={page_f1(x):.3f} P={precision(*x):.3f} R={recall(*x):.3f} "
-                  f"{truth[key].get('url', '')[:80]}")
+            print(
+                f"  {key[:16]} F1={page_f1(x):.3f} P={precision(*x):.3f} R={recall(*x):.3f} "
+                f"{truth[key].get('url', '')[:80]}"
+            )
     if args.json:
         args.json.write_text(json.dumps(m, indent=2, sort_keys=True))
     return 0 if m["f1"] >= args.min_f1 else 1

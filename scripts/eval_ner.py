@@ -45,10 +45,59 @@ from services.enrich.model import SpacyNer
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "gum-news"
 GUM_CLASS = {"person": "PERSON", "organization": "ORG", "place": "PLACE"}
 SPACY_CLASS = {"PERSON": "PERSON", "ORG": "ORG", "GPE": "PLACE", "LOC": "PLACE"}
-_FUNCTION_WORDS = {"of", "and", "for", "the", "de", "du", "des", "la", "le", "von", "van", "der", "den", "in",
-                   "on", "at", "&", "-", "'s", "bin", "al", "da", "di", "del", "y", "e", "a", "to"}
-_NO_SPACE_BEFORE = {",", ".", ";", ":", "!", "?", ")", "]", "}", "%", "'s", "'S", "n't", "'re", "'ve", "'ll",
-                    "'d", "'m", "’s", "...", "'"}
+_FUNCTION_WORDS = {
+    "of",
+    "and",
+    "for",
+    "the",
+    "de",
+    "du",
+    "des",
+    "la",
+    "le",
+    "von",
+    "van",
+    "der",
+    "den",
+    "in",
+    "on",
+    "at",
+    "&",
+    "-",
+    "'s",
+    "bin",
+    "al",
+    "da",
+    "di",
+    "del",
+    "y",
+    "e",
+    "a",
+    "to",
+}
+_NO_SPACE_BEFORE = {
+    ",",
+    ".",
+    ";",
+    ":",
+    "!",
+    "?",
+    ")",
+    "]",
+    "}",
+    "%",
+    "'s",
+    "'S",
+    "n't",
+    "'re",
+    "'ve",
+    "'ll",
+    "'d",
+    "'m",
+    "’s",
+    "...",
+    "'",
+}
 _NO_SPACE_AFTER = {"(", "[", "{", "$", "#"}
 
 
@@ -122,8 +171,19 @@ def _detokenize(toks: Sequence[_Tok]) -> tuple[str, list[tuple[int, int]]]:
             nxt = toks[i + 1].text if i + 1 < len(toks) else ""
             if t.text in ('"', "'") and t.text in open_quote:
                 sep = "" if open_quote[t.text] else " "
-            elif t.text in _NO_SPACE_BEFORE or prev.text in _NO_SPACE_AFTER or open_quote.get(prev.text) or (t.text == "-" and prev.text[-1:].isalnum() and nxt[:1].isalnum()) or (prev.text == "-" and i >= 2 and toks[i - 2].text[-1:].isalnum() and t.text[:1].isalnum() \
-                    and toks[i - 2].sent == t.sent):
+            elif (
+                t.text in _NO_SPACE_BEFORE
+                or prev.text in _NO_SPACE_AFTER
+                or open_quote.get(prev.text)
+                or (t.text == "-" and prev.text[-1:].isalnum() and nxt[:1].isalnum())
+                or (
+                    prev.text == "-"
+                    and i >= 2
+                    and toks[i - 2].text[-1:].isalnum()
+                    and t.text[:1].isalnum()
+                    and toks[i - 2].sent == t.sent
+                )
+            ):
                 sep = ""
         if t.text in open_quote:
             open_quote[t.text] = not open_quote[t.text]
@@ -139,22 +199,103 @@ def _detokenize(toks: Sequence[_Tok]) -> tuple[str, list[tuple[int, int]]]:
     return "".join(parts), spans
 
 
-_TITLES = {"president", "ambassador", "administrator", "minister", "secretary", "professor", "emeritus", "governor",
-           "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "dr", "dr.", "chairman", "chairwoman", "ceo", "general", "gen.",
-           "senator", "sen.", "rep.", "representative", "mayor", "judge", "chancellor", "premier", "sheriff",
-           "spokesman", "spokeswoman", "spokesperson", "director", "chief", "commissioner", "officer", "coach",
-           "captain", "lieutenant", "colonel", "sergeant", "detective", "inspector", "king", "queen", "prince",
-           "princess", "pope", "cardinal", "bishop", "rev.", "reverend", "sir", "lord", "lady", "dame", "deputy",
-           "vice", "leader", "founder", "head", "member", "lawmaker", "legislator", "candidate", "councillor",
-           "councilor", "superintendent", "chair", "executive"}
+_TITLES = {
+    "president",
+    "ambassador",
+    "administrator",
+    "minister",
+    "secretary",
+    "professor",
+    "emeritus",
+    "governor",
+    "mr",
+    "mr.",
+    "mrs",
+    "mrs.",
+    "ms",
+    "ms.",
+    "dr",
+    "dr.",
+    "chairman",
+    "chairwoman",
+    "ceo",
+    "general",
+    "gen.",
+    "senator",
+    "sen.",
+    "rep.",
+    "representative",
+    "mayor",
+    "judge",
+    "chancellor",
+    "premier",
+    "sheriff",
+    "spokesman",
+    "spokeswoman",
+    "spokesperson",
+    "director",
+    "chief",
+    "commissioner",
+    "officer",
+    "coach",
+    "captain",
+    "lieutenant",
+    "colonel",
+    "sergeant",
+    "detective",
+    "inspector",
+    "king",
+    "queen",
+    "prince",
+    "princess",
+    "pope",
+    "cardinal",
+    "bishop",
+    "rev.",
+    "reverend",
+    "sir",
+    "lord",
+    "lady",
+    "dame",
+    "deputy",
+    "vice",
+    "leader",
+    "founder",
+    "head",
+    "member",
+    "lawmaker",
+    "legislator",
+    "candidate",
+    "councillor",
+    "councilor",
+    "superintendent",
+    "chair",
+    "executive",
+}
 
 
-_PREPOSITIONS = {"of", "in", "to", "from", "at", "for", "with", "on", "by", "near", "outside", "inside", "across"}
+_PREPOSITIONS = {
+    "of",
+    "in",
+    "to",
+    "from",
+    "at",
+    "for",
+    "with",
+    "on",
+    "by",
+    "near",
+    "outside",
+    "inside",
+    "across",
+}
 _POSTMODIFIER = _PREPOSITIONS | {",", "(", "who", "whose", "which", "that", "—"}
 _GROUP_SUFFIXES = ("ans", "ese", "ites", "ims", "ists", "ers", "is")
 
 
-def _name_part(toks: Sequence[_Tok], lo: int, hi: int, cls: str, lower_vocab: set[str]) -> tuple[int, int] | None:
+def _name_part(
+    toks: Sequence[_Tok], lo: int, hi: int, cls: str, lower_vocab: set[str]
+) -> tuple[int, int] | None:
     """The name inside a GUM mention phrase, or None when it holds none.
 
     GUM marks whole noun phrases: "US President Donald Trump", "DAB's Elizabeth Quat", "Alvin Yeung of Civic
@@ -176,7 +317,7 @@ def _name_part(toks: Sequence[_Tok], lo: int, hi: int, cls: str, lower_vocab: se
             hi, words = lo + cut - 1, words[:cut]
         for k in range(len(words) - 1, -1, -1):
             if words[k].lower() in _TITLES or words[k] in ("'s", "’s"):
-                lo, words = lo + k + 1, words[k + 1:]
+                lo, words = lo + k + 1, words[k + 1 :]
                 break
         if not words:
             return None
@@ -228,13 +369,18 @@ def _name_part(toks: Sequence[_Tok], lo: int, hi: int, cls: str, lower_vocab: se
 
 def load_gum(data: Path) -> list[GumDoc]:
     """GUM news documents with detokenized text and gold names (character spans into that text)."""
-    docs: list[tuple[str, list[_Tok]]] = [(p.stem, _read_tokens(p)) for p in sorted(data.glob("GUM_news_*.tsv"))]
+    docs: list[tuple[str, list[_Tok]]] = [
+        (p.stem, _read_tokens(p)) for p in sorted(data.glob("GUM_news_*.tsv"))
+    ]
     lower_vocab = {t.text for _, toks in docs for t in toks if t.text.islower()}
     out: list[GumDoc] = []
     for name, toks in docs:
         text, spans = _detokenize(toks)
-        doc = GumDoc(name, text, headline_end=max((e for (s, e), t in zip(spans, toks, strict=True) if t.sent == 0),
-                                                  default=0))
+        doc = GumDoc(
+            name,
+            text,
+            headline_end=max((e for (s, e), t in zip(spans, toks, strict=True) if t.sent == 0), default=0),
+        )
         members: dict[str, list[int]] = defaultdict(list)
         info: dict[str, tuple[str, str | None]] = {}
         for i, t in enumerate(toks):
@@ -265,11 +411,12 @@ def caps_headlines(docs: Sequence[GumDoc]) -> list[GumDoc]:
     out = []
     for d in docs:
         head = "".join(c.upper() if len(c.upper()) == 1 else c for c in d.text[: d.headline_end])
-        out.append(GumDoc(d.name, head + d.text[d.headline_end:], d.gold, d.headline_end))
+        out.append(GumDoc(d.name, head + d.text[d.headline_end :], d.gold, d.headline_end))
     return out
 
 
 # --- systems -------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Pred:
@@ -286,6 +433,7 @@ System = Callable[[list[str]], list[list[Pred]]]
 def bare_system(ner: SpacyNer) -> System:
     def run(texts: list[str]) -> list[list[Pred]]:
         return [[Pred(s.start, s.end, s.label) for s in spans] for spans in ner.pipe(texts)]
+
     return run
 
 
@@ -296,12 +444,16 @@ def our_system(ner: SpacyNer, cfg: EnrichSettings, fixes: frozenset[str] | None 
     resources = Resources.load(cfg, fixes=DEFAULT_FIXES if fixes is None else fixes)
 
     def run(texts: list[str]) -> list[list[Pred]]:
-        return [[Pred(m.start, m.end, m.type, m.id, m.name) for m in ms]
-                for ms in logic.mentions_of_texts(texts, ner, cfg, resources)]
+        return [
+            [Pred(m.start, m.end, m.type, m.id, m.name) for m in ms]
+            for ms in logic.mentions_of_texts(texts, ner, cfg, resources)
+        ]
+
     return run
 
 
 # --- scores --------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Score:
@@ -322,20 +474,30 @@ class Score:
         return 2 * self.p * self.r / (self.p + self.r) if self.p + self.r else 0.0
 
     def as_dict(self) -> dict[str, float]:
-        return {"p": round(self.p, 4), "r": round(self.r, 4), "f1": round(self.f1, 4), "tp": self.tp, "fp": self.fp,
-                "fn": self.fn}
+        return {
+            "p": round(self.p, 4),
+            "r": round(self.r, 4),
+            "f1": round(self.f1, 4),
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+        }
 
 
 def _without_the(text: str, start: int, end: int) -> tuple[int, int]:
     """A leading "the" is a convention (OntoNotes keeps it in "the United States", GUM's names drop it): it
     is ignored on both sides, so neither system is scored on it."""
-    if text[start:start + 4] in ("the ", "The ") and end - start > 4:
+    if text[start : start + 4] in ("the ", "The ") and end - start > 4:
         return start + 4, end
     return start, end
 
 
-def score(docs: Sequence[GumDoc], preds: Sequence[Sequence[Pred]], lenient_gpe: bool = False,
-          errors: list[str] | None = None) -> dict[str, Score]:
+def score(
+    docs: Sequence[GumDoc],
+    preds: Sequence[Sequence[Pred]],
+    lenient_gpe: bool = False,
+    errors: list[str] | None = None,
+) -> dict[str, Score]:
     """Exact span + class scores per class and micro-averaged ("all").
 
     ``lenient_gpe``: a GPE also matches a gold *organization* (GUM types a country that acts as organization,
@@ -363,17 +525,21 @@ def score(docs: Sequence[GumDoc], preds: Sequence[Sequence[Pred]], lenient_gpe: 
                 out["all"].fp += 1
                 if errors is not None:
                     what = f"wrong class (gold {gcls})" if gcls else "spurious"
-                    errors.append(f"FP {doc.name}: {doc.text[key[0]:key[1]]!r} {raw_label[key]} - {what}")
+                    errors.append(f"FP {doc.name}: {doc.text[key[0] : key[1]]!r} {raw_label[key]} - {what}")
         for key, gcls in gold.items():
             pcls = pred.get(key)
-            if not (pcls == gcls or (lenient_gpe and pcls == "PLACE" and raw_label.get(key) == "GPE"
-                                     and gcls == "ORG")):
+            if not (
+                pcls == gcls
+                or (lenient_gpe and pcls == "PLACE" and raw_label.get(key) == "GPE" and gcls == "ORG")
+            ):
                 out[gcls].fn += 1
                 out["all"].fn += 1
                 if errors is not None and pcls is None:
                     near = [doc.text[s:e] for (s, e) in pred if s < key[1] and key[0] < e]
-                    errors.append(f"FN {doc.name}: {doc.text[key[0]:key[1]]!r} {gcls}"
-                                  + (f" - predicted {near}" if near else ""))
+                    errors.append(
+                        f"FN {doc.name}: {doc.text[key[0] : key[1]]!r} {gcls}"
+                        + (f" - predicted {near}" if near else "")
+                    )
     return out
 
 
@@ -401,14 +567,24 @@ def identity_rates(docs: Sequence[GumDoc], preds: Sequence[Sequence[Pred]]) -> d
     multi = [k for k in groups if found[k] >= 2]
     one_multi = sum(1 for k in multi if len(ids_of[k]) == 1)
     merged = sum(1 for v in idents_of_id.values() if len(v) > 1)
-    return {"groups": len(groups), "one_id": one, "rate": round(one / len(groups), 4) if groups else 0.0,
-            "groups_2plus": len(multi), "one_id_2plus": one_multi,
-            "rate_2plus": round(one_multi / len(multi), 4) if multi else 0.0,
-            "ids_shared_by_several_identities": merged, "ids": len(idents_of_id)}
+    return {
+        "groups": len(groups),
+        "one_id": one,
+        "rate": round(one / len(groups), 4) if groups else 0.0,
+        "groups_2plus": len(multi),
+        "one_id_2plus": one_multi,
+        "rate_2plus": round(one_multi / len(multi), 4) if multi else 0.0,
+        "ids_shared_by_several_identities": merged,
+        "ids": len(idents_of_id),
+    }
 
 
-def ablate(ner: SpacyNer, cfg: EnrichSettings, variants: dict[str, list[GumDoc]],
-           results: dict[str, dict[str, object]]) -> None:
+def ablate(
+    ner: SpacyNer,
+    cfg: EnrichSettings,
+    variants: dict[str, list[GumDoc]],
+    results: dict[str, dict[str, object]],
+) -> None:
     """F1 and identity-merge rate of ours with one correction toggled at a time (the evidence for each)."""
     from services.enrich.resources import ALL_FIXES, DEFAULT_FIXES
 
@@ -427,11 +603,15 @@ def ablate(ner: SpacyNer, cfg: EnrichSettings, variants: dict[str, list[GumDoc]]
             preds = system([d.text for d in vdocs])
             row[vname] = round(score(vdocs, preds)["all"].f1 - base[vname], 4)
             if vname == "plain":
-                row["merge_rate_2plus"] = round(float(identity_rates(vdocs, preds)["rate_2plus"]) - base_rate, 4)
+                row["merge_rate_2plus"] = round(
+                    float(identity_rates(vdocs, preds)["rate_2plus"]) - base_rate, 4
+                )
         what = "without" if fix in DEFAULT_FIXES else "with"
         rows[f"{what} {fix}"] = row
-        print(f"  {what:7} {fix:13} plain {row['plain']:+.4f}  caps {row['caps']:+.4f}  "
-              f"merge-rate(2+) {row['merge_rate_2plus']:+.4f}")
+        print(
+            f"  {what:7} {fix:13} plain {row['plain']:+.4f}  caps {row['caps']:+.4f}  "
+            f"merge-rate(2+) {row['merge_rate_2plus']:+.4f}"
+        )
     results["ablation"] = rows  # type: ignore[assignment]
 
 
@@ -441,8 +621,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--errors", type=int, default=0, help="print up to N errors of ours (plain variant)")
     ap.add_argument("--bare-errors", action="store_true", help="print the errors of the bare model instead")
     ap.add_argument("--json", type=Path, help="write the results here too")
-    ap.add_argument("--ablate", action="store_true",
-                    help="also score ours without each correction it uses, and with each one it leaves off")
+    ap.add_argument(
+        "--ablate",
+        action="store_true",
+        help="also score ours without each correction it uses, and with each one it leaves off",
+    )
     args = ap.parse_args(argv)
     if not args.data.is_dir():
         print(f"no GUM data at {args.data} (see ../shared/data/README.md)", file=sys.stderr)
@@ -454,8 +637,10 @@ def main(argv: list[str] | None = None) -> int:
     variants = {"plain": docs, "caps": caps_headlines(docs)}
     results: dict[str, dict[str, object]] = {}
     n_gold = sum(len(d.gold) for d in docs)
-    print(f"GUM news: {len(docs)} documents, {n_gold} gold names "
-          f"({', '.join(f'{k} {v}' for k, v in sorted(Counter(g.cls for d in docs for g in d.gold).items()))})")
+    print(
+        f"GUM news: {len(docs)} documents, {n_gold} gold names "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(Counter(g.cls for d in docs for g in d.gold).items()))})"
+    )
     for vname, vdocs in variants.items():
         for sname, system in systems.items():
             t0 = time.perf_counter()
@@ -473,8 +658,10 @@ def main(argv: list[str] | None = None) -> int:
                 row["identity"] = identity_rates(vdocs, preds)
             results[f"{vname}/{sname}"] = row
             per = "  ".join(f"{k} {strict[k].f1:.3f}" for k in ("PERSON", "ORG", "PLACE"))
-            print(f"{vname:5} {sname:4}  F1 {strict['all'].f1:.4f} (P {strict['all'].p:.3f} R {strict['all'].r:.3f})"
-                  f"  {per}  lenient-GPE F1 {lenient['all'].f1:.4f}  {secs:.1f}s")
+            print(
+                f"{vname:5} {sname:4}  F1 {strict['all'].f1:.4f} (P {strict['all'].p:.3f} R {strict['all'].r:.3f})"
+                f"  {per}  lenient-GPE F1 {lenient['all'].f1:.4f}  {secs:.1f}s"
+            )
             if vname == "plain" and args.errors and (sname == "bare") == args.bare_errors:
                 for e in errs[: args.errors]:
                     print("   ", e)

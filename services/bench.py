@@ -127,8 +127,16 @@ def dedupe_ms(inputs: list[Input], settings: Settings) -> float:
     return 1000 * (time.perf_counter() - t0) / max(1, len(arts))
 
 
-def run(settings: Settings, paths: list[str], *, repeat: int = 1, rate: float | None = None,
-        enrich_workers: int = 2, timeout_s: float = 3600, progress: Any = None) -> dict[str, Any]:
+def run(
+    settings: Settings,
+    paths: list[str],
+    *,
+    repeat: int = 1,
+    rate: float | None = None,
+    enrich_workers: int = 2,
+    timeout_s: float = 3600,
+    progress: Any = None,
+) -> dict[str, Any]:
     inputs = load_inputs(paths, repeat, settings)
     if not inputs:
         raise SystemExit("no articles found in the given paths")
@@ -152,8 +160,9 @@ def run(settings: Settings, paths: list[str], *, repeat: int = 1, rate: float | 
         for i, inp in enumerate(inputs):
             iid = uuid.uuid4().hex
             tracker.expect(iid)
-            item = InboxItem(ingest_id=iid, source=inp.source, kind="txt",
-                             content_b64=base64.b64encode(inp.data).decode())
+            item = InboxItem(
+                ingest_id=iid, source=inp.source, kind="txt", content_b64=base64.b64encode(inp.data).decode()
+            )
             prod.send(f"{cfg.kafka.topic_prefix}.inbox", key=iid.encode(), value=item.to_json())
             if rate:
                 time.sleep(max(0.0, t0 + (i + 1) / rate - time.monotonic()))
@@ -176,7 +185,9 @@ def run(settings: Settings, paths: list[str], *, repeat: int = 1, rate: float | 
         cpu: dict[str, float] = {}
         for w in running.workers:
             rss[w.stage] = max(rss.get(w.stage, 0.0), _rss_mb(w.proc.pid))
-            cpu[w.stage] = round(cpu.get(w.stage, 0.0) + _cpu_s(w.proc.pid) - cpu_at_start.get(w.proc.pid, 0), 2)
+            cpu[w.stage] = round(
+                cpu.get(w.stage, 0.0) + _cpu_s(w.proc.pid) - cpu_at_start.get(w.proc.pid, 0), 2
+            )
         servers_rss: dict[str, float] = {}
         if running.stack is not None:
             for name, proc in (("broker", running.stack.broker.proc), ("search", running.stack.search.proc)):
@@ -209,8 +220,11 @@ def run(settings: Settings, paths: list[str], *, repeat: int = 1, rate: float | 
         "rate": rate,
         "enrich_workers": enrich_workers,
         "words": sum(len(inp.text.split()) for inp in inputs),
-        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+        "machine": {
+            "cpus": __import__("os").cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
     }
 
 
@@ -233,23 +247,47 @@ def cmd_bench(args: Any, settings: Settings) -> int:
 
     logs.setup("WARNING")
     if args.json:
-        result = run(settings, args.paths, repeat=args.repeat, rate=args.rate, enrich_workers=args.enrich_workers,
-                     timeout_s=args.timeout)
+        result = run(
+            settings,
+            args.paths,
+            repeat=args.repeat,
+            rate=args.rate,
+            enrich_workers=args.enrich_workers,
+            timeout_s=args.timeout,
+        )
         print(json.dumps(result))
         return 0
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
     from rich.table import Table
 
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=Console(file=sys.stderr)) as bar:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(file=sys.stderr),
+    ) as bar:
         task = bar.add_task("articles indexed or dead-lettered", total=None)
-        result = run(settings, args.paths, repeat=args.repeat, rate=args.rate, enrich_workers=args.enrich_workers,
-                     timeout_s=args.timeout, progress=lambda done, total: bar.update(task, completed=done,
-                                                                                      total=total))
+        result = run(
+            settings,
+            args.paths,
+            repeat=args.repeat,
+            rate=args.rate,
+            enrich_workers=args.enrich_workers,
+            timeout_s=args.timeout,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     t = Table("figure", "value", title="Newsflow bench")
-    for key in ("articles", "e2e_articles_per_s", "ner_only_articles_per_s", "ratio", "dedupe_ms_per_article",
-                "latency_p50_s", "latency_p99_s"):
+    for key in (
+        "articles",
+        "e2e_articles_per_s",
+        "ner_only_articles_per_s",
+        "ratio",
+        "dedupe_ms_per_article",
+        "latency_p50_s",
+        "latency_p99_s",
+    ):
         t.add_row(key, str(result[key]))
     for stage, sec in result["stage_seconds"].items():
         t.add_row(f"stage_seconds.{stage}", str(sec))

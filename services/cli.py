@@ -61,12 +61,19 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
                 running.start_worker(stage)
         path = write_stack_file(settings, running)
         print(json.dumps(running.describe(), indent=2))
-        print(f"stack file: {path}  (newsflow ingest PATH... sends here)  Ctrl-C stops everything", file=sys.stderr)
+        print(
+            f"stack file: {path}  (newsflow ingest PATH... sends here)  Ctrl-C stops everything",
+            file=sys.stderr,
+        )
         while not stop:
             for w in running.workers:
                 if w.proc.poll() is not None:
-                    log.error("worker exited stage=%s code=%s log=%s; restarting", w.stage, w.proc.returncode,
-                              w.log_path)
+                    log.error(
+                        "worker exited stage=%s code=%s log=%s; restarting",
+                        w.stage,
+                        w.proc.returncode,
+                        w.log_path,
+                    )
                     running.workers.remove(w)
                     running.start_worker(w.stage)
                     break
@@ -107,8 +114,11 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             if args.url:
                 sources.append(UrlSource(args.url, fetcher))
             if args.feed:
-                sources.append(FeedSource(args.feed, fetcher, FeedState(cfg.ingest.feed_state_path,
-                                                                        cfg.ingest.feed_seen_max)))
+                sources.append(
+                    FeedSource(
+                        args.feed, fetcher, FeedState(cfg.ingest.feed_state_path, cfg.ingest.feed_seen_max)
+                    )
+                )
             while True:
                 for source in sources:
                     async for item in source.items():
@@ -150,15 +160,25 @@ def print_report(report: dict[str, Any]) -> None:
     console = Console()
     if not console.is_terminal:
         console = Console(width=160)  # a pipe or a CI log: the table stays readable
-    console.print(f"[bold]{report['articles_in']}[/] articles in, [bold]{report['indexed']}[/] documents indexed, "
-                  f"{report['duplicates_recorded']} duplicates recorded, {report['dead_lettered']} dead-lettered "
-                  f"({report['seconds']} s)")
-    t = Table("source", "title / first words", "published", "event", "duplicates", "entities", title="Documents")
+    console.print(
+        f"[bold]{report['articles_in']}[/] articles in, [bold]{report['indexed']}[/] documents indexed, "
+        f"{report['duplicates_recorded']} duplicates recorded, {report['dead_lettered']} dead-lettered "
+        f"({report['seconds']} s)"
+    )
+    t = Table(
+        "source", "title / first words", "published", "event", "duplicates", "entities", title="Documents"
+    )
     for d in report["documents"]:
         dups = ", ".join(f"{x['source']} ({x['kind']} {x['similarity']:.2f})" for x in d["duplicates"])
         ents = ", ".join(e["name"] for e in d["entities"][:6])
-        t.add_row(d["source"], (d["title"] or d.get("snippet") or "")[:60], d["published_at"] or "",
-                  (d["event_id"] or "")[:10], dups, ents)
+        t.add_row(
+            d["source"],
+            (d["title"] or d.get("snippet") or "")[:60],
+            d["published_at"] or "",
+            (d["event_id"] or "")[:10],
+            dups,
+            ents,
+        )
     console.print(t)
     if report["top_entities"]:
         te = Table("entity", "type", "documents", title="Top entities (from the index)")
@@ -199,8 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("up", help="start the servers (embedded unless configured) and all four workers")
-    p.add_argument("--enrich-workers", type=int, default=2,
-                   help="enrich processes: NER is the bottleneck, one per core")
+    p.add_argument(
+        "--enrich-workers", type=int, default=2, help="enrich processes: NER is the bottleneck, one per core"
+    )
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("init", help="create topics, index template and write alias (idempotent)")
@@ -227,8 +248,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write", action="store_true")
     p.set_defaults(func=cmd_schemas)
 
-    for module in ("services.ingest.cli", "services.dedupe.cli", "services.enrich.cli", "services.index.cli",
-                   "services.ops_cli", "services.bench"):
+    for module in (
+        "services.ingest.cli",
+        "services.dedupe.cli",
+        "services.enrich.cli",
+        "services.index.cli",
+        "services.ops_cli",
+        "services.bench",
+    ):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -23,10 +23,12 @@ log = logging.getLogger(__name__)
 
 def settings_for(settings: Settings, running: Running) -> Settings:
     """The settings of this process pointed at the running servers."""
-    es_cfg = settings.es.model_copy(update={"url": running.es_url,
-                                            "compat": "osmem" if running.stack else settings.es.compat})
-    return settings.model_copy(update={"kafka": settings.kafka.model_copy(update={"bootstrap": running.bootstrap}),
-                                       "es": es_cfg})
+    es_cfg = settings.es.model_copy(
+        update={"url": running.es_url, "compat": "osmem" if running.stack else settings.es.compat}
+    )
+    return settings.model_copy(
+        update={"kafka": settings.kafka.model_copy(update={"bootstrap": running.bootstrap}), "es": es_cfg}
+    )
 
 
 def init(settings: Settings) -> None:
@@ -45,37 +47,70 @@ def top_entities(es: Elasticsearch, settings: Settings, size: int = 20) -> list[
     """Entities by number of indexed documents that mention them: a terms aggregation on the canonical id; the
     name and type come from the entity as stored in one of those documents."""
     resp = es.search(
-        index=settings.es.alias, size=0, query={"bool": {"filter": [{"term": {"pending": False}}]}},
-        aggs={"ids": {"terms": {"field": "entity_ids", "size": size},
-                      "aggs": {"doc": {"top_hits": {"size": 1, "_source": ["entities"]}}}}},
+        index=settings.es.alias,
+        size=0,
+        query={"bool": {"filter": [{"term": {"pending": False}}]}},
+        aggs={
+            "ids": {
+                "terms": {"field": "entity_ids", "size": size},
+                "aggs": {"doc": {"top_hits": {"size": 1, "_source": ["entities"]}}},
+            }
+        },
     )
     out = []
     for b in resp["aggregations"]["ids"]["buckets"]:
         hits = b["doc"]["hits"]["hits"]
         ents = hits[0]["_source"].get("entities") or [] if hits else []
         e: dict[str, Any] = next((x for x in ents if x.get("id") == b["key"]), {})
-        out.append({"id": b["key"], "name": e.get("name", b["key"]), "type": e.get("type", ""),
-                    "documents": b["doc_count"]})
+        out.append(
+            {
+                "id": b["key"],
+                "name": e.get("name", b["key"]),
+                "type": e.get("type", ""),
+                "documents": b["doc_count"],
+            }
+        )
     return out
 
 
 def read_documents(es: Elasticsearch, settings: Settings) -> list[dict[str, Any]]:
     es.indices.refresh(index=settings.es.alias)
-    resp = es.search(index=settings.es.alias, size=10000, query={"bool": {"filter": [{"term": {"pending": False}}]}},
-                     sort=[{"source": "asc"}, {"id": "asc"}])
+    resp = es.search(
+        index=settings.es.alias,
+        size=10000,
+        query={"bool": {"filter": [{"term": {"pending": False}}]}},
+        sort=[{"source": "asc"}, {"id": "asc"}],
+    )
     docs = []
     for hit in resp["hits"]["hits"]:
         src = hit["_source"]
-        docs.append({
-            "id": src["id"], "source": src.get("source"), "title": src.get("title", ""),
-            "snippet": " ".join((src.get("body") or "").split()[:16]),
-            "published_at": _z(src.get("published_at")), "language": src.get("language"),
-            "event_id": src.get("event_id"), "url": src.get("url"), "outlet": src.get("outlet"),
-            "duplicates": [{"source": d.get("source"), "kind": d.get("kind"), "similarity": d.get("similarity"),
-                            "url": d.get("url"), "seen_at": d.get("seen_at")} for d in src.get("duplicates") or []],
-            "entities": [{k: e.get(k) for k in ("id", "name", "type", "mentions", "aliases")}
-                         for e in src.get("entities") or []],
-        })
+        docs.append(
+            {
+                "id": src["id"],
+                "source": src.get("source"),
+                "title": src.get("title", ""),
+                "snippet": " ".join((src.get("body") or "").split()[:16]),
+                "published_at": _z(src.get("published_at")),
+                "language": src.get("language"),
+                "event_id": src.get("event_id"),
+                "url": src.get("url"),
+                "outlet": src.get("outlet"),
+                "duplicates": [
+                    {
+                        "source": d.get("source"),
+                        "kind": d.get("kind"),
+                        "similarity": d.get("similarity"),
+                        "url": d.get("url"),
+                        "seen_at": d.get("seen_at"),
+                    }
+                    for d in src.get("duplicates") or []
+                ],
+                "entities": [
+                    {k: e.get(k) for k in ("id", "name", "type", "mentions", "aliases")}
+                    for e in src.get("entities") or []
+                ],
+            }
+        )
     return docs
 
 
@@ -85,7 +120,9 @@ def _z(value: str | None) -> str | None:
     return value.replace("+00:00", "Z")
 
 
-def run(settings: Settings, paths: list[str], timeout_s: float = 600.0, progress: bool = False) -> dict[str, Any]:
+def run(
+    settings: Settings, paths: list[str], timeout_s: float = 600.0, progress: bool = False
+) -> dict[str, Any]:
     """Start servers and workers, ingest ``paths``, wait for every record to end, report from the index."""
     running = start_servers(settings)
     try:
@@ -110,15 +147,20 @@ def run(settings: Settings, paths: list[str], timeout_s: float = 600.0, progress
                 if w.proc.poll() is not None:
                     raise RuntimeError(f"worker {w.stage} died (exit {w.proc.returncode}); see {w.log_path}")
             if progress:
-                print(f"\r{len(t.expected) - len(t.pending())}/{len(t.expected)} inputs done", end="",
-                      file=sys.stderr)
+                print(
+                    f"\r{len(t.expected) - len(t.pending())}/{len(t.expected)} inputs done",
+                    end="",
+                    file=sys.stderr,
+                )
 
         finished = tracker.wait(timeout_s, on_progress=show)
         if progress:
             print(file=sys.stderr)
         if not finished:
-            raise TimeoutError(f"{len(tracker.pending())} of {n_inputs} inputs not indexed or dead-lettered after "
-                               f"{timeout_s}s; worker logs in {running.log_dir}")
+            raise TimeoutError(
+                f"{len(tracker.pending())} of {n_inputs} inputs not indexed or dead-lettered after "
+                f"{timeout_s}s; worker logs in {running.log_dir}"
+            )
         elapsed = time.monotonic() - t0
         tracker.close()
         es = sync_client(cfg.es)
@@ -132,8 +174,18 @@ def run(settings: Settings, paths: list[str], timeout_s: float = 600.0, progress
             "articles_in": tracker.records_in(),
             "indexed": len(documents),
             "dead_lettered": len(tracker.dead),
-            "dead_letters": [{"source": d.trace.source if d.trace else None, "stage": d.stage, "reason": d.reason,
-                              "detail": d.detail} for d in sorted(tracker.dead, key=lambda d: (d.trace.source if d.trace else "", d.trace.record if d.trace else 0))],
+            "dead_letters": [
+                {
+                    "source": d.trace.source if d.trace else None,
+                    "stage": d.stage,
+                    "reason": d.reason,
+                    "detail": d.detail,
+                }
+                for d in sorted(
+                    tracker.dead,
+                    key=lambda d: (d.trace.source if d.trace else "", d.trace.record if d.trace else 0),
+                )
+            ],
             "duplicates_recorded": sum(1 for a in tracker.acks if a.kind == "duplicate"),
             "documents": documents,
             "top_entities": top,

@@ -34,13 +34,25 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     rows = read_dead_letters(stack_settings(settings), stage=args.stage, reason=args.reason)
     if args.json:
         for ref, dl in rows:
-            print(json.dumps({"ref": ref, "stage": dl.stage, "reason": dl.reason, "detail": dl.detail,
-                              "source": dl.trace.source if dl.trace else None, "at": dl.at.isoformat(),
-                              "origin": dl.origin.model_dump() if dl.origin else None}))
+            print(
+                json.dumps(
+                    {
+                        "ref": ref,
+                        "stage": dl.stage,
+                        "reason": dl.reason,
+                        "detail": dl.detail,
+                        "source": dl.trace.source if dl.trace else None,
+                        "at": dl.at.isoformat(),
+                        "origin": dl.origin.model_dump() if dl.origin else None,
+                    }
+                )
+            )
         return 0
     for ref, dl in rows:
-        print(f"{ref:>10}  {dl.at:%Y-%m-%d %H:%M:%S}  {dl.stage:<7} {dl.reason:<20} "
-              f"{dl.trace.source if dl.trace else '-'}  {dl.detail[:80]}")
+        print(
+            f"{ref:>10}  {dl.at:%Y-%m-%d %H:%M:%S}  {dl.stage:<7} {dl.reason:<20} "
+            f"{dl.trace.source if dl.trace else '-'}  {dl.detail[:80]}"
+        )
     return 0
 
 

@@ -9,8 +9,10 @@ import json
 import random
 from pathlib import Path
 
-GOOD_BODY = ("The city council of Northbridge approved a new budget for public libraries on Tuesday, "
-             "after a long debate about opening hours and the cost of heating old buildings in winter.")
+GOOD_BODY = (
+    "The city council of Northbridge approved a new budget for public libraries on Tuesday, "
+    "after a long debate about opening hours and the cost of heating old buildings in winter."
+)
 
 
 def _j(obj: object) -> bytes:
@@ -65,28 +67,54 @@ def cases() -> dict[str, tuple[bytes, int, int]]:
         "source-number.json": (_j({"body": GOOD_BODY, "source": 7}), 1, 0),
         "author-list.json": (_j({"body": GOOD_BODY, "author": ["a", "b"]}), 1, 0),
         "all-lines-broken.jsonl": (b"{\n[\nnot json\n", 3, 0),
-        "mixed.jsonl": (_j({"title": "Good one", "body": GOOD_BODY + " One."}) + b"\n{broken\n"
-                        + _j({"body": 3}) + b"\n" + _j({"title": "Good two", "body": GOOD_BODY + " Two."}) + b"\n",
-                        2, 2),
-        "script-only.html": (b"<html><head><script>var x = 1;</script></head><body><script>run()</script>"
-                             b"</body></html>", 1, 0),
+        "mixed.jsonl": (
+            _j({"title": "Good one", "body": GOOD_BODY + " One."})
+            + b"\n{broken\n"
+            + _j({"body": 3})
+            + b"\n"
+            + _j({"title": "Good two", "body": GOOD_BODY + " Two."})
+            + b"\n",
+            2,
+            2,
+        ),
+        "script-only.html": (
+            b"<html><head><script>var x = 1;</script></head><body><script>run()</script></body></html>",
+            1,
+            0,
+        ),
         "empty.html": (b"<html><body></body></html>", 1, 0),
-        "menu-only.html": (b"<html><body><nav><a href='/'>Home</a> <a href='/a'>About</a></nav>"
-                           b"<footer>(c) 2024</footer></body></html>", 1, 0),
+        "menu-only.html": (
+            b"<html><body><nav><a href='/'>Home</a> <a href='/a'>About</a></nav>"
+            b"<footer>(c) 2024</footer></body></html>",
+            1,
+            0,
+        ),
         "corrupt.html.gz": (b"\x1f\x8b\x08\x00" + binary[:500], 1, 0),
         "binary.html.gz": (gzip.compress(binary), 1, 0),
         "binary.json": (binary, 1, 0),
         "utf16-binary.txt": (b"\xff\xfe" + binary[:1001], 1, 0),
         # awkward but good: must be ingested, not rejected
-        "latin1.txt": (("Caf\u00e9 owners in Orl\u00e9ans protested on Monday. " + GOOD_BODY).encode("latin-1"), 0, 1),
-        "cp1252.txt": (("\u201cWe will not close,\u201d said the mayor \u2014 again. " + GOOD_BODY).encode("cp1252"),
-                       0, 1),
+        "latin1.txt": (
+            ("Caf\u00e9 owners in Orl\u00e9ans protested on Monday. " + GOOD_BODY).encode("latin-1"),
+            0,
+            1,
+        ),
+        "cp1252.txt": (
+            ("\u201cWe will not close,\u201d said the mayor \u2014 again. " + GOOD_BODY).encode("cp1252"),
+            0,
+            1,
+        ),
         "utf16.txt": (("Utf sixteen story. " + GOOD_BODY).encode("utf-16"), 0, 1),
         "bom.json": (b"\xef\xbb\xbf" + _j({"title": "With BOM", "body": "BOM story. " + GOOD_BODY}), 0, 1),
-        "shift-jis.txt": (("\u6771\u4eac\u90fd\u8b70\u4f1a\u306f\u706b\u66dc\u65e5\u3001\u56f3\u66f8\u9928\u306e"
-                          "\u65b0\u3057\u3044\u4e88\u7b97\u3092\u627f\u8a8d\u3057\u307e\u3057\u305f\u3002"
-                          "\u8b70\u8ad6\u306f\u9577\u304f\u7d9a\u304d\u307e\u3057\u305f\u3002" * 3).encode("shift_jis"),
-                         0, 1),
+        "shift-jis.txt": (
+            (
+                "\u6771\u4eac\u90fd\u8b70\u4f1a\u306f\u706b\u66dc\u65e5\u3001\u56f3\u66f8\u9928\u306e"
+                "\u65b0\u3057\u3044\u4e88\u7b97\u3092\u627f\u8a8d\u3057\u307e\u3057\u305f\u3002"
+                "\u8b70\u8ad6\u306f\u9577\u304f\u7d9a\u304d\u307e\u3057\u305f\u3002" * 3
+            ).encode("shift_jis"),
+            0,
+            1,
+        ),
     }
     return c
 

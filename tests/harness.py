@@ -28,8 +28,13 @@ from services.ingest.submit import expand, max_input_bytes, read_item, send
 
 def test_settings(stack: Stack, prefix: str, partitions: int = 4, **over: Any) -> Settings:
     kafka = KafkaSettings(bootstrap=stack.broker.bootstrap, topic_prefix=prefix, partitions=partitions)
-    es = ElasticSettings(url=stack.search.url, compat="osmem", index_prefix=f"{prefix}-articles",
-                         alias=f"{prefix}-articles", dedupe_index=f"{prefix}-dedupe")
+    es = ElasticSettings(
+        url=stack.search.url,
+        compat="osmem",
+        index_prefix=f"{prefix}-articles",
+        alias=f"{prefix}-articles",
+        dedupe_index=f"{prefix}-dedupe",
+    )
     return Settings(kafka=kafka, es=es, **over)
 
 
@@ -107,6 +112,7 @@ class Pipeline:
     def wait(self, timeout_s: float = 120.0) -> Tracker:
         assert self.tracker is not None
         self.flush()
+
         def alive(_: Tracker) -> None:
             for w in self.running.workers:
                 if w.proc.poll() is not None:
@@ -114,7 +120,9 @@ class Pipeline:
 
         if not self.tracker.wait(timeout_s, on_progress=alive):
             logs = {w.stage: w.log_path.read_text()[-3000:] for w in self.running.workers}
-            raise AssertionError(f"{len(self.tracker.pending())} inputs unfinished after {timeout_s}s; logs: {logs}")
+            raise AssertionError(
+                f"{len(self.tracker.pending())} inputs unfinished after {timeout_s}s; logs: {logs}"
+            )
         return self.tracker
 
     def es(self) -> Elasticsearch:

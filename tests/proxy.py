@@ -62,11 +62,17 @@ class FaultProxy:
                 if is_bulk and body is not None and proxy.item_faults:
                     body, faulted = proxy._take_faulted(body)
                 if is_bulk and body is not None and not body.strip():
-                    data, status, ctype, product = b'{"errors": false, "items": [], "took": 0}', 200, \
-                        "application/json", "Elasticsearch"
+                    data, status, ctype, product = (
+                        b'{"errors": false, "items": [], "took": 0}',
+                        200,
+                        "application/json",
+                        "Elasticsearch",
+                    )
                 else:
                     conn = http.client.HTTPConnection(proxy.up_host, proxy.up_port, timeout=30)
-                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                    headers = {
+                        k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
+                    }
                     conn.request(self.command, self.path, body=body, headers=headers)
                     resp = conn.getresponse()
                     data = resp.read()
@@ -78,8 +84,13 @@ class FaultProxy:
                     data = proxy._merge_faulted(data, faulted)
                 self._reply(status, data, ctype, product)
 
-            def _reply(self, status: int, data: bytes, ctype: str = "application/json",
-                       product: str | None = "Elasticsearch") -> None:
+            def _reply(
+                self,
+                status: int,
+                data: bytes,
+                ctype: str = "application/json",
+                product: str | None = "Elasticsearch",
+            ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 if product:
@@ -111,7 +122,7 @@ class FaultProxy:
                 if faults:
                     faulted[pos] = (op, m.get("_id"), faults.pop(0))
                 else:
-                    kept.extend(lines[i:i + width])
+                    kept.extend(lines[i : i + width])
                 i += width
                 pos += 1
         return (b"\n".join(kept) + b"\n") if kept else b"", faulted
@@ -124,9 +135,18 @@ class FaultProxy:
         for pos in range(total):
             if pos in faulted:
                 op, _id, status = faulted[pos]
-                items.append({op: {"_id": _id, "status": status,
-                                   "error": {"type": "mapper_parsing_exception" if status == 400 else "injected",
-                                             "reason": f"injected {status}"}}})
+                items.append(
+                    {
+                        op: {
+                            "_id": _id,
+                            "status": status,
+                            "error": {
+                                "type": "mapper_parsing_exception" if status == 400 else "injected",
+                                "reason": f"injected {status}",
+                            },
+                        }
+                    }
+                )
             else:
                 items.append(next(real))
         resp["items"] = items

@@ -8,8 +8,11 @@ from services.common.settings import Settings
 from services.common.topics import names
 
 
-def read_dead_letters(settings: Settings, stage: str | None = None, reason: str | None = None,
-                      ) -> list[tuple[str, DeadLetter]]:
+def read_dead_letters(
+    settings: Settings,
+    stage: str | None = None,
+    reason: str | None = None,
+) -> list[tuple[str, DeadLetter]]:
     """Every dead letter as (``partition:offset``, record), oldest first per partition."""
     tn = names(settings.kafka.topic_prefix)
     c = consumer(settings.kafka, tn.deadletter, group_id=None, consumer_timeout_ms=3000)
@@ -25,8 +28,9 @@ def read_dead_letters(settings: Settings, stage: str | None = None, reason: str 
     return sorted(out, key=lambda r: (r[1].at, r[0]))
 
 
-def redrive(settings: Settings, stage: str | None = None, reason: str | None = None,
-            refs: list[str] | None = None) -> tuple[int, int]:
+def redrive(
+    settings: Settings, stage: str | None = None, reason: str | None = None, refs: list[str] | None = None
+) -> tuple[int, int]:
     """Send dead letters back to their origin topic with their original payload. Returns (sent, skipped):
     letters without an origin (rejected before reaching Kafka) or with a cut payload cannot be re-driven."""
     rows = read_dead_letters(settings, stage, reason)
@@ -39,8 +43,12 @@ def redrive(settings: Settings, stage: str | None = None, reason: str | None = N
             skipped += 1
             continue
         key = dl.trace.ingest_id.encode() if dl.trace else None
-        p.send(dl.origin.topic, key=key, value=dl.payload.encode("utf-8"),
-               headers=[("redriven_from", ref.encode())])
+        p.send(
+            dl.origin.topic,
+            key=key,
+            value=dl.payload.encode("utf-8"),
+            headers=[("redriven_from", ref.encode())],
+        )
         sent += 1
     p.flush()
     p.close()

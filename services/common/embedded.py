@@ -78,9 +78,19 @@ class Broker:
             self.log_path = log_dir / "tansu.log"
             out = self.log_path.open("ab")  # type: ignore[assignment]
         self.proc = subprocess.Popen(
-            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                tansu_binary(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         _wait_port("127.0.0.1", self.port, 15, self.proc)
         return self
@@ -120,8 +130,19 @@ class SearchServer:
             log_dir.mkdir(parents=True, exist_ok=True)
             err = (log_dir / "osmem.log").open("ab")  # type: ignore[assignment]
         self.proc = subprocess.Popen(
-            [osmem_binary(), "-addr", addr, "-no-stdin-watch", "-parent-pid", str(os.getpid()), *self.extra_args],
-            stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, env=self._env(),
+            [
+                osmem_binary(),
+                "-addr",
+                addr,
+                "-no-stdin-watch",
+                "-parent-pid",
+                str(os.getpid()),
+                *self.extra_args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env=self._env(),
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -156,16 +177,22 @@ class Stack:
 
     def env(self) -> dict[str, str]:
         """Environment that points a worker process at this stack."""
-        return {"NEWSFLOW_KAFKA__BOOTSTRAP": self.broker.bootstrap, "NEWSFLOW_ES__URL": self.search.url,
-                "NEWSFLOW_ES__COMPAT": "osmem"}
+        return {
+            "NEWSFLOW_KAFKA__BOOTSTRAP": self.broker.bootstrap,
+            "NEWSFLOW_ES__URL": self.search.url,
+            "NEWSFLOW_ES__COMPAT": "osmem",
+        }
 
     def stop(self) -> None:
         self.search.stop()
         self.broker.stop()
 
 
-def start_stack(log_dir: Path | None = None, search_gogc: int = _SEARCH_GOGC,
-                search_memory_limit_mb: int = _SEARCH_MEMORY_LIMIT_MB) -> Stack:
+def start_stack(
+    log_dir: Path | None = None,
+    search_gogc: int = _SEARCH_GOGC,
+    search_memory_limit_mb: int = _SEARCH_MEMORY_LIMIT_MB,
+) -> Stack:
     broker = Broker().start(log_dir)
     try:
         search = SearchServer(gogc=search_gogc, memory_limit_mb=search_memory_limit_mb).start(log_dir)

@@ -36,13 +36,19 @@ def _plain_media_types(headers: Any) -> Any:
 
 
 class OsmemSyncNode(Urllib3HttpNode):
-    def perform_request(self, method: str, target: str, body: bytes | None = None, headers: Any = None, **kw: Any) -> Any:  # type: ignore[override]
+    def perform_request(
+        self, method: str, target: str, body: bytes | None = None, headers: Any = None, **kw: Any
+    ) -> Any:  # type: ignore[override]
         return super().perform_request(method, target, body=body, headers=_plain_media_types(headers), **kw)
 
 
 class OsmemAsyncNode(AiohttpHttpNode):
-    async def perform_request(self, method: str, target: str, body: bytes | None = None, headers: Any = None, **kw: Any) -> Any:  # type: ignore[override]
-        return await super().perform_request(method, target, body=body, headers=_plain_media_types(headers), **kw)
+    async def perform_request(
+        self, method: str, target: str, body: bytes | None = None, headers: Any = None, **kw: Any
+    ) -> Any:  # type: ignore[override]
+        return await super().perform_request(
+            method, target, body=body, headers=_plain_media_types(headers), **kw
+        )
 
 
 class _Orjson:
@@ -75,7 +81,11 @@ SERIALIZERS = {c.mimetype: c() for c in (_Json, _Ndjson, _CompatJson, _CompatNdj
 
 
 def _common_kwargs(cfg: ElasticSettings, url: str) -> dict[str, Any]:
-    kw: dict[str, Any] = {"hosts": [url], "request_timeout": cfg.request_timeout_s, "serializers": SERIALIZERS}
+    kw: dict[str, Any] = {
+        "hosts": [url],
+        "request_timeout": cfg.request_timeout_s,
+        "serializers": SERIALIZERS,
+    }
     if cfg.api_key is not None:
         kw["api_key"] = cfg.api_key.get_secret_value()
     elif cfg.username and cfg.password is not None:

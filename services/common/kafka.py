@@ -18,8 +18,10 @@ log = logging.getLogger(__name__)
 
 def client_kwargs(cfg: KafkaSettings) -> dict[str, Any]:
     """Connection settings shared by every kafka-python client (TLS/SASL from settings)."""
-    kw: dict[str, Any] = {"bootstrap_servers": (cfg.bootstrap or "").split(","),
-                          "security_protocol": cfg.security_protocol}
+    kw: dict[str, Any] = {
+        "bootstrap_servers": (cfg.bootstrap or "").split(","),
+        "security_protocol": cfg.security_protocol,
+    }
     if cfg.sasl_mechanism:
         kw["sasl_mechanism"] = cfg.sasl_mechanism
         kw["sasl_plain_username"] = cfg.sasl_username
@@ -55,8 +57,12 @@ def create_topics(cfg: KafkaSettings, partitions: int | None = None) -> list[str
         if not wanted:
             return []
         new = [
-            NewTopic(name=t, num_partitions=parts, replication_factor=cfg.replication_factor,
-                     topic_configs={"max.message.bytes": str(cfg.max_message_bytes + 65536)})
+            NewTopic(
+                name=t,
+                num_partitions=parts,
+                replication_factor=cfg.replication_factor,
+                topic_configs={"max.message.bytes": str(cfg.max_message_bytes + 65536)},
+            )
             for t in wanted
         ]
         try:
@@ -70,8 +76,9 @@ def create_topics(cfg: KafkaSettings, partitions: int | None = None) -> list[str
 
 def producer(cfg: KafkaSettings, **extra: Any) -> KafkaProducer:
     kw = client_kwargs(cfg)
-    kw.update(acks="all", linger_ms=5, max_request_size=cfg.max_message_bytes + 65536,
-              compression_type="gzip")
+    kw.update(
+        acks="all", linger_ms=5, max_request_size=cfg.max_message_bytes + 65536, compression_type="gzip"
+    )
     kw.update(extra)
     return KafkaProducer(**kw)
 

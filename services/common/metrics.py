@@ -14,7 +14,10 @@ STAGES = ("ingest", "dedupe", "enrich", "index")
 OUTCOMES = ("ok", "duplicate", "dead_letter", "retry")
 
 MESSAGES = Counter(
-    "newsflow_messages_total", "Messages a stage finished, by outcome", ["stage", "outcome"], registry=REGISTRY
+    "newsflow_messages_total",
+    "Messages a stage finished, by outcome",
+    ["stage", "outcome"],
+    registry=REGISTRY,
 )
 PROCESSING_SECONDS = Histogram(
     "newsflow_processing_seconds",
@@ -24,10 +27,15 @@ PROCESSING_SECONDS = Histogram(
     registry=REGISTRY,
 )
 DEAD_LETTERS = Counter(
-    "newsflow_dead_letters_total", "Messages sent to the dead-letter topic", ["stage", "reason"], registry=REGISTRY
+    "newsflow_dead_letters_total",
+    "Messages sent to the dead-letter topic",
+    ["stage", "reason"],
+    registry=REGISTRY,
 )
 DUPLICATES = Counter("newsflow_duplicates_total", "Duplicates found, by kind", ["kind"], registry=REGISTRY)
-ENTITIES = Counter("newsflow_entities_total", "Distinct entities per document, by type", ["type"], registry=REGISTRY)
+ENTITIES = Counter(
+    "newsflow_entities_total", "Distinct entities per document, by type", ["type"], registry=REGISTRY
+)
 BULK_SECONDS = Histogram(
     "newsflow_bulk_seconds",
     "Duration of one bulk request to the search server",
@@ -54,20 +62,31 @@ CONSUMER_LAG = Gauge(
     ["topic", "partition"],
     registry=REGISTRY,
 )
-SEARCH_UP = Gauge("newsflow_search_up", "1 when the search server answers, 0 while it is unreachable", registry=REGISTRY)
+SEARCH_UP = Gauge(
+    "newsflow_search_up", "1 when the search server answers, 0 while it is unreachable", registry=REGISTRY
+)
 WORKER_READY = Gauge(
-    "newsflow_worker_ready", "1 once the worker has joined its group and processes messages", ["stage"],
+    "newsflow_worker_ready",
+    "1 once the worker has joined its group and processes messages",
+    ["stage"],
     registry=REGISTRY,
 )
 FAUST_REBALANCES = Gauge(
-    "newsflow_faust_rebalances", "Rebalances this worker has been through (faust monitor)", ["stage"], registry=REGISTRY
+    "newsflow_faust_rebalances",
+    "Rebalances this worker has been through (faust monitor)",
+    ["stage"],
+    registry=REGISTRY,
 )
 FAUST_COMMIT_LATENCY = Gauge(
-    "newsflow_faust_commit_latency_seconds", "Average latency of recent offset commits (faust monitor)", ["stage"],
+    "newsflow_faust_commit_latency_seconds",
+    "Average latency of recent offset commits (faust monitor)",
+    ["stage"],
     registry=REGISTRY,
 )
 FAUST_MESSAGES_ACTIVE = Gauge(
-    "newsflow_faust_messages_active", "Messages received and not yet acknowledged (faust monitor)", ["stage"],
+    "newsflow_faust_messages_active",
+    "Messages received and not yet acknowledged (faust monitor)",
+    ["stage"],
     registry=REGISTRY,
 )
 BUILD = Info("newsflow_build", "Version of the running worker", registry=REGISTRY)

@@ -50,7 +50,9 @@ class InboxItem(Record):
 class Article(Record):
     """A parsed article (topic: raw)."""
 
-    id: str = Field(description="stable id: from the canonical URL when there is one, else from the normalized text")
+    id: str = Field(
+        description="stable id: from the canonical URL when there is one, else from the normalized text"
+    )
     trace: Trace
     source: str
     title: str = ""

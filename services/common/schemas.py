@@ -33,4 +33,6 @@ def write_schemas() -> list[Path]:
 
 def check_schemas() -> list[Path]:
     """Schema files that differ from the record types."""
-    return [_path(n) for n in TOPIC_RECORDS if not _path(n).exists() or _path(n).read_text() != schema_text(n)]
+    return [
+        _path(n) for n in TOPIC_RECORDS if not _path(n).exists() or _path(n).read_text() != schema_text(n)
+    ]

@@ -55,8 +55,14 @@ class Running:
             push_port = free_port()
             env["NEWSFLOW_INGEST__PUSH_PORT"] = str(push_port)
         out = log_path.open("ab")
-        proc = subprocess.Popen([sys.executable, "-m", "services.cli", "worker", stage], env=env, stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "worker", stage],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         w = WorkerProc(stage, port, proc, log_path, push_port)
         self.workers.append(w)
         return w
@@ -104,10 +110,16 @@ class Running:
             "kafka": self.bootstrap,
             "elasticsearch": self.es_url,
             "embedded": self.stack is not None,
-            "workers": {f"{w.stage}#{i}": {"pid": w.proc.pid, "health": w.url + "/readyz",
-                                            "metrics": w.url + "/metrics", "log": str(w.log_path)}
-                        | ({"push": f"http://127.0.0.1:{w.push_port}/articles"} if w.push_port else {})
-                        for i, w in enumerate(self.workers)},
+            "workers": {
+                f"{w.stage}#{i}": {
+                    "pid": w.proc.pid,
+                    "health": w.url + "/readyz",
+                    "metrics": w.url + "/metrics",
+                    "log": str(w.log_path),
+                }
+                | ({"push": f"http://127.0.0.1:{w.push_port}/articles"} if w.push_port else {})
+                for i, w in enumerate(self.workers)
+            },
         }
 
 
@@ -120,8 +132,11 @@ def start_servers(settings: Settings) -> Running:
         return Running(settings.kafka.bootstrap, settings.es.url, env, None, log_dir=log_dir)
     if settings.kafka.bootstrap or settings.es.url:
         raise RuntimeError("set both NEWSFLOW_KAFKA__BOOTSTRAP and NEWSFLOW_ES__URL, or neither (embedded)")
-    stack = start_stack(log_dir, search_gogc=settings.embedded_search_gogc,
-                        search_memory_limit_mb=settings.embedded_search_memory_limit_mb)
+    stack = start_stack(
+        log_dir,
+        search_gogc=settings.embedded_search_gogc,
+        search_memory_limit_mb=settings.embedded_search_memory_limit_mb,
+    )
     return Running(stack.broker.bootstrap, stack.search.url, stack.env(), stack, log_dir=log_dir)
 
 
@@ -155,9 +170,17 @@ def stack_settings(settings: Settings) -> Settings:
         return settings
     env = read_stack_env(settings)
     if not env:
-        raise SystemExit("no stack: set NEWSFLOW_KAFKA__BOOTSTRAP / NEWSFLOW_ES__URL or run `newsflow up` first")
-    return settings.model_copy(update={
-        "kafka": settings.kafka.model_copy(update={"bootstrap": env["NEWSFLOW_KAFKA__BOOTSTRAP"]}),
-        "es": settings.es.model_copy(update={"url": env["NEWSFLOW_ES__URL"],
-                                             "compat": env.get("NEWSFLOW_ES__COMPAT", settings.es.compat)}),
-    })
+        raise SystemExit(
+            "no stack: set NEWSFLOW_KAFKA__BOOTSTRAP / NEWSFLOW_ES__URL or run `newsflow up` first"
+        )
+    return settings.model_copy(
+        update={
+            "kafka": settings.kafka.model_copy(update={"bootstrap": env["NEWSFLOW_KAFKA__BOOTSTRAP"]}),
+            "es": settings.es.model_copy(
+                update={
+                    "url": env["NEWSFLOW_ES__URL"],
+                    "compat": env.get("NEWSFLOW_ES__COMPAT", settings.es.compat),
+                }
+            ),
+        }
+    )

@@ -7,8 +7,21 @@ import re
 import unicodedata
 
 _WS = re.compile(r"\s+")
-_FOLD = {"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"',
-         "–": "-", "—": "-", "‐": "-", "‑": "-", "\u00a0": " "}
+_FOLD = {
+    "‘": "'",
+    "’": "'",
+    "‚": "'",
+    "‛": "'",
+    "“": '"',
+    "”": '"',
+    "„": '"',
+    "‟": '"',
+    "–": "-",
+    "—": "-",
+    "‐": "-",
+    "‑": "-",
+    "\u00a0": " ",
+}
 _FOLDABLE = re.compile("[" + "".join(_FOLD) + "]")  # a regex scan and a lookup per hit: 8x str.translate
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

@@ -1,8 +1,8 @@
 r"""Topic names, in one place. ``names(prefix)`` gives the full names for a deployment.
 
-    inbox --ingest--> raw --dedupe--> unique --enrich--> enriched --index--> Elasticsearch (+ indexed acks)
-                                  \--> duplicates --------------------index--> recorded on the original
-    every stage --> deadletter
+inbox --ingest--> raw --dedupe--> unique --enrich--> enriched --index--> Elasticsearch (+ indexed acks)
+                              \--> duplicates --------------------index--> recorded on the original
+every stage --> deadletter
 """
 
 from __future__ import annotations

@@ -22,8 +22,9 @@ class Tracker:
 
     def __post_init__(self) -> None:
         tn = names(self.settings.kafka.topic_prefix)
-        self._consumer = consumer(self.settings.kafka, tn.indexed, tn.deadletter, group_id=None,
-                                  consumer_timeout_ms=200)
+        self._consumer = consumer(
+            self.settings.kafka, tn.indexed, tn.deadletter, group_id=None, consumer_timeout_ms=200
+        )
         self._seen: set[tuple[str, int, str]] = set()
 
     def expect(self, ingest_id: str) -> None:

@@ -21,13 +21,57 @@ from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 import idna
 
-TRACKING_PARAMS = frozenset({
-    "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid", "igshid",
-    "mc_cid", "mc_eid", "ref", "ref_src", "ref_url", "referrer", "cmpid", "ocid", "ncid", "smid", "smtyp",
-    "sr_share", "soc_src", "soc_trk", "share", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok", "oly_enc_id",
-    "oly_anon_id", "vero_id", "wt.mc_id", "s_cid", "xtor", "guccounter", "guce_referrer", "guce_referrer_sig",
-    "amp", "outputtype", "cmp", "ito", "rss", "taid", "via",
-})
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "ttclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "ref",
+        "ref_src",
+        "ref_url",
+        "referrer",
+        "cmpid",
+        "ocid",
+        "ncid",
+        "smid",
+        "smtyp",
+        "sr_share",
+        "soc_src",
+        "soc_trk",
+        "share",
+        "_ga",
+        "_gl",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        "oly_enc_id",
+        "oly_anon_id",
+        "vero_id",
+        "wt.mc_id",
+        "s_cid",
+        "xtor",
+        "guccounter",
+        "guce_referrer",
+        "guce_referrer_sig",
+        "amp",
+        "outputtype",
+        "cmp",
+        "ito",
+        "rss",
+        "taid",
+        "via",
+    }
+)
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "at_", "__")
 _HOST_PREFIXES = ("www.", "m.", "mobile.", "amp.")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -47,6 +91,7 @@ def is_tracking_param(name: str) -> bool:
 
 def _norm_escapes(s: str, safe: str = _SAFE) -> str:
     """Decode escapes of unreserved characters, upper-case the others, escape raw non-ASCII (IRIs)."""
+
     def fix(m: re.Match[str]) -> str:
         ch = chr(int(m.group(1), 16))
         return ch if ch in _UNRESERVED else "%" + m.group(1).upper()
@@ -71,7 +116,7 @@ def _host(hostname: str) -> str | None:
     for prefix in _HOST_PREFIXES:
         # Only when a registrable-looking name stays: 'm.co' or 'www.com' are hosts in their own right.
         if host.startswith(prefix) and host.count(".") >= 2:
-            host = host[len(prefix):]
+            host = host[len(prefix) :]
             break
     return host
 

@@ -139,8 +139,13 @@ class Stream:
 
     def topic(self, logical: str) -> faust.TopicT:
         if logical not in self._topics:
-            self._topics[logical] = self.app.topic(getattr(self.names, logical), value_type=bytes,
-                                                   key_type=bytes, value_serializer="raw", key_serializer="raw")
+            self._topics[logical] = self.app.topic(
+                getattr(self.names, logical),
+                value_type=bytes,
+                key_type=bytes,
+                value_serializer="raw",
+                key_serializer="raw",
+            )
         return self._topics[logical]
 
     async def send(self, logical: str, key: str, value: bytes, partition: int | None = None) -> None:
@@ -174,7 +179,10 @@ class Stream:
         window's messages are processed again after the fix; a supervisor (compose) restarts the worker."""
         log.critical(
             "%d of the last %d messages failed at stage %s: stopping instead of dead-lettering everything "
-            "(bad deploy or broken dependency?)", failed, len(self._window), self.stage,
+            "(bad deploy or broken dependency?)",
+            failed,
+            len(self._window),
+            self.stage,
         )
         logging.shutdown()
         os._exit(3)
@@ -199,20 +207,36 @@ class Stream:
             payload = event.message.value or b""
         cap = self.settings.dlq_max_payload_bytes
         dl = DeadLetter(
-            stage=self.stage, reason=rejected.reason, detail=rejected.detail, origin=origin,
-            trace=rejected.trace or trace, payload=payload[:cap].decode("utf-8", errors="replace"),
-            payload_truncated=len(payload) > cap, payload_bytes=len(payload),
+            stage=self.stage,
+            reason=rejected.reason,
+            detail=rejected.detail,
+            origin=origin,
+            trace=rejected.trace or trace,
+            payload=payload[:cap].decode("utf-8", errors="replace"),
+            payload_truncated=len(payload) > cap,
+            payload_bytes=len(payload),
         )
         headers = {"stage": self.stage.encode(), "reason": rejected.reason.encode()}
         if origin is not None:
-            headers.update({"origin_topic": origin.topic.encode(), "origin_partition": str(origin.partition).encode(),
-                            "origin_offset": str(origin.offset).encode()})
+            headers.update(
+                {
+                    "origin_topic": origin.topic.encode(),
+                    "origin_partition": str(origin.partition).encode(),
+                    "origin_offset": str(origin.offset).encode(),
+                }
+            )
         key = (dl.trace.ingest_id if dl.trace else "").encode() or None
         await self.topic("deadletter").send(key=key, value=dl.to_json(), headers=headers)
         metrics.DEAD_LETTERS.labels(self.stage, rejected.reason).inc()
-        log.warning("dead-lettered stage=%s reason=%s topic=%s partition=%s offset=%s source=%s", self.stage,
-                    rejected.reason, origin.topic if origin else "-", origin.partition if origin else "-",
-                    origin.offset if origin else "-", dl.trace.source if dl.trace else "-")
+        log.warning(
+            "dead-lettered stage=%s reason=%s topic=%s partition=%s offset=%s source=%s",
+            self.stage,
+            rejected.reason,
+            origin.topic if origin else "-",
+            origin.partition if origin else "-",
+            origin.offset if origin else "-",
+            dl.trace.source if dl.trace else "-",
+        )
         self.outcome(False, "dead_letter")
 
     def update_lag(self) -> None:

@@ -56,14 +56,20 @@ def build(settings: Settings) -> faust.App:
                     raise  # a request we built wrong: a bug, crash loudly
                 error = str(exc)
             metrics.SEARCH_UP.set(0)
-            log.warning("dedupe store unavailable, retrying batch size=%d delay=%.1f error=%s", len(articles), delay,
-                        error)
+            log.warning(
+                "dedupe store unavailable, retrying batch size=%d delay=%.1f error=%s",
+                len(articles),
+                delay,
+                error,
+            )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
 
     @app.agent(s.topic("raw"), concurrency=1)
     async def dedupe(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(settings.dedupe.batch_size, within=settings.dedupe.batch_wait_s):  # type: ignore[attr-defined]
+        async for events in stream.take_events(
+            settings.dedupe.batch_size, within=settings.dedupe.batch_wait_s
+        ):  # type: ignore[attr-defined]
             with s.timed() as timer:
                 good = await s.decode_batch(events, Article)
                 outcomes = await until_answered([a for _, a in good], utcnow())
@@ -77,7 +83,11 @@ def build(settings: Settings) -> faust.App:
                         metrics.DUPLICATES.labels(r.duplicate.kind).inc()
                         s.outcome(True, "duplicate")
                     else:
-                        p = balancer.pick(parts, ner_weight(r.body, settings.enrich.max_chars)) if parts else None
+                        p = (
+                            balancer.pick(parts, ner_weight(r.body, settings.enrich.max_chars))
+                            if parts
+                            else None
+                        )
                         await s.send("unique", r.id, r.to_json(), partition=p)
                         s.outcome(True, "ok")
                 timer.per_message(len(events))

@@ -23,9 +23,13 @@ BATCH = 200
 
 def register(sub: Any) -> None:
     """Add the ``dedupe`` command to the ``newsflow`` parser."""
-    p = sub.add_parser("dedupe", help="judge files offline: unique or duplicate (exact/near/rewrite), and events")
+    p = sub.add_parser(
+        "dedupe", help="judge files offline: unique or duplicate (exact/near/rewrite), and events"
+    )
     p.add_argument("paths", nargs="+", help="files or directories (walked in sorted path order)")
-    p.add_argument("--json", action="store_true", help="one JSON object a line (the default output, explicit)")
+    p.add_argument(
+        "--json", action="store_true", help="one JSON object a line (the default output, explicit)"
+    )
     p.set_defaults(func=cmd_dedupe)
 
 
@@ -47,11 +51,24 @@ def line(o: Outcome) -> dict[str, Any]:
     d = o.decision
     if d is None:
         assert isinstance(o.result, Rejected)
-        return {"source": o.article.source, "verdict": "rejected", "kind": None, "duplicate_of": None,
-                "similarity": None, "event_id": None, "reason": o.result.reason, "detail": o.result.detail}
-    return {"source": o.article.source, "verdict": d.verdict, "kind": d.kind,
-            "duplicate_of": d.original_source if d.verdict == "duplicate" else None,
-            "similarity": d.similarity, "event_id": d.event_id}
+        return {
+            "source": o.article.source,
+            "verdict": "rejected",
+            "kind": None,
+            "duplicate_of": None,
+            "similarity": None,
+            "event_id": None,
+            "reason": o.result.reason,
+            "detail": o.result.detail,
+        }
+    return {
+        "source": o.article.source,
+        "verdict": d.verdict,
+        "kind": d.kind,
+        "duplicate_of": d.original_source if d.verdict == "duplicate" else None,
+        "similarity": d.similarity,
+        "event_id": d.event_id,
+    }
 
 
 def cmd_dedupe(args: argparse.Namespace, settings: Settings) -> int:
@@ -69,9 +86,22 @@ def cmd_dedupe(args: argparse.Namespace, settings: Settings) -> int:
         if isinstance(item, Rejected):
             run()  # keep input order
             src = item.trace.source if item.trace else None
-            out.write(json.dumps({"source": src, "verdict": "rejected", "kind": None, "duplicate_of": None,
-                                  "similarity": None, "event_id": None, "reason": item.reason,
-                                  "detail": item.detail}, ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "source": src,
+                        "verdict": "rejected",
+                        "kind": None,
+                        "duplicate_of": None,
+                        "similarity": None,
+                        "event_id": None,
+                        "reason": item.reason,
+                        "detail": item.detail,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
             continue
         pending.append(item)
         if len(pending) >= BATCH:

@@ -55,9 +55,13 @@ class Outcome:
 
 
 class Deduper:
-    def __init__(self, store: DedupeStore, cfg: DedupeSettings,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        store: DedupeStore,
+        cfg: DedupeSettings,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
         self.cfg = cfg
         self._sleep = sleep
@@ -148,5 +152,7 @@ class Deduper:
             if left:
                 await self._sleep(self.cfg.poll_interval_s)
         if len(got) < len(pending):
-            log.info("dedupe candidates still pending after waiting, ignored count=%d", len(pending) - len(got))
+            log.info(
+                "dedupe candidates still pending after waiting, ignored count=%d", len(pending) - len(got)
+            )
         return got

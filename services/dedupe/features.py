@@ -43,12 +43,12 @@ _QUOTE = re.compile('["“”«»„]')
 _HASH, _STEM, _NAME = itemgetter(0), itemgetter(1), itemgetter(2)  # of a _word tuple
 
 
-
 def _words(text: str) -> list[str]:
     return text.split()
 
 
-STOPWORDS = frozenset(_words("""
+STOPWORDS = frozenset(
+    _words("""
 a about above after again against all also am among an and any are as at be because been before being below
 between both but by can could did do does doing down during each even few for from further had has have having he
 her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now
@@ -56,20 +56,25 @@ of off on once only or other our ours ourselves out over own same she should so 
 theirs them themselves then there these they this those through to too under until up upon very was we were what
 when where which while who whom why will with would you your yours yourself yourselves said says say told tell one
 two three may might must shall us it's that's there's he's she's s t de la le les el en et du des der die das und
-"""))
+""")
+)
 
 # Capitalized words that name no particular event: calendar words, titles, generic institutions. Without them the
 # named-token overlap of two reports measures who and where, not when and how they were written.
-COMMON_NAMES = frozenset(_words("""
+COMMON_NAMES = frozenset(
+    _words("""
 monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
 september october november december mr mrs ms dr sir president minister prime secretary government state states
 united national new the a an in on at but and or if as after when while for with by from to of however meanwhile
 according officials official news reuters ap afp associated press reported report people city county police
 north south east west northern southern eastern western
-"""))
+""")
+)
 
 NAME_PREFIX = 6  # "Lukashenka"/"Lukashenko", "Zelenskiy"/"Zelenskyy" meet at 6 letters
-STEM_PREFIX = 5  # truncation stemming: "attack"/"attacks"/"attacked" meet at 5 letters; cheap and language-blind
+STEM_PREFIX = (
+    5  # truncation stemming: "attack"/"attacks"/"attacked" meet at 5 letters; cheap and language-blind
+)
 
 _M1 = np.uint64(0x9E3779B97F4A7C15)
 _M2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -90,10 +95,14 @@ class Fingerprint:
     sent_index: I32  # the sentence of each row of sent_terms
     sent_sizes: I32  # distinct content terms per sentence
     sent_quotes: npt.NDArray[np.bool_]  # the sentence holds a quotation mark (a quote, not boilerplate)
-    name_terms: U32  # hashes of named-looking tokens (lowercased 6-letter prefixes), one row per (sentence, name)
+    name_terms: (
+        U32  # hashes of named-looking tokens (lowercased 6-letter prefixes), one row per (sentence, name)
+    )
     name_sent: I32  # the sentence of each row of name_terms
     names: U32  # the distinct name hashes (sorted)
-    terms: tuple[str, ...]  # the names an article repeats most: the retrieval keys for rewrite/event candidates
+    terms: tuple[
+        str, ...
+    ]  # the names an article repeats most: the retrieval keys for rewrite/event candidates
 
     @property
     def n_sentences(self) -> int:
@@ -127,7 +136,9 @@ def _word(token: str) -> WordInfo:
 @lru_cache(maxsize=8)
 def _permutations(num_perm: int) -> tuple[U64, U64]:
     rng = np.random.default_rng(20240601)  # fixed: every worker must use the same permutations
-    a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)  # odd multipliers
+    a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(
+        1
+    )  # odd multipliers
     b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
     return a, b
 
@@ -136,7 +147,7 @@ def split_sentences(text: str) -> list[str]:
     pieces: list[str] = []
     start = 0
     for m in _SENT_END.finditer(text):  # finditer from the punctuation: faster than split on look-behinds
-        pieces.append(text[start: m.start(m.lastindex or 0)])
+        pieces.append(text[start : m.start(m.lastindex or 0)])
         start = m.end()
     pieces.append(text[start:])
     return [s for s in pieces if s and not s.isspace()]
@@ -160,7 +171,7 @@ def shingle_hashes(words: U64, size: int) -> U32:
     with np.errstate(over="ignore"):
         h = np.zeros(n - size + 1, dtype=np.uint64)
         for k in range(size):
-            h = h * _M1 + words[k: n - size + 1 + k] * _M2
+            h = h * _M1 + words[k : n - size + 1 + k] * _M2
         h ^= h >> np.uint64(29)
         h *= _M3
         h ^= h >> _SHIFT
@@ -175,7 +186,7 @@ def minhash(shingles: U32, num_perm: int) -> U32:
     out = np.full(num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
     with np.errstate(over="ignore"):
         for start in range(0, shingles.size, 512):  # chunks bound the temporary matrix
-            x = shingles[start: start + 512, None].astype(np.uint64)
+            x = shingles[start : start + 512, None].astype(np.uint64)
             hv = ((x * a[None, :] + b[None, :]) >> _SHIFT).astype(np.uint32)
             np.minimum(out, hv.min(axis=0), out=out)
     return out
@@ -196,8 +207,15 @@ def band_keys(sig: U32, bands: int, rows: int) -> U64:
     return h | (np.arange(bands, dtype=np.uint64) << np.uint64(56))
 
 
-def fingerprint(body: str, *, shingle_size: int = 3, num_perm: int = 120, bands: int = 40, rows: int = 3,
-                max_terms: int = 24) -> Fingerprint:
+def fingerprint(
+    body: str,
+    *,
+    shingle_size: int = 3,
+    num_perm: int = 120,
+    bands: int = 40,
+    rows: int = 3,
+    max_terms: int = 24,
+) -> Fingerprint:
     """The fingerprint of ``body`` (titles are left out: syndication changes headlines first)."""
     text = unicodedata.normalize("NFKC", body)
     word_hashes: list[int] = []
@@ -215,8 +233,11 @@ def fingerprint(body: str, *, shingle_size: int = 3, num_perm: int = 120, bands:
             continue
         # map/filter over the memo keep the per-token work in C; the memo misses only on new words
         got = list(map(memo.get, tokens))
-        infos = cast(list[WordInfo], got) if None not in got else [
-            x or _word(t) for x, t in zip(got, tokens, strict=True)]
+        infos = (
+            cast(list[WordInfo], got)
+            if None not in got
+            else [x or _word(t) for x, t in zip(got, tokens, strict=True)]
+        )
         word_hashes.extend(map(_HASH, infos))
         stems = set(map(_STEM, infos))
         stems.discard(0)
@@ -224,7 +245,9 @@ def fingerprint(body: str, *, shingle_size: int = 3, num_perm: int = 120, bands:
             continue
         rows_t.extend(stems)
         rows_s.extend([si] * len(stems))
-        for name in filter(None, map(_NAME, islice(infos, 1, None))):  # a sentence's first word is capitalized
+        for name in filter(
+            None, map(_NAME, islice(infos, 1, None))
+        ):  # a sentence's first word is capitalized
             names[name] += 1
             name_rows[(si, name)] = None
         sizes.append(len(stems))

@@ -133,13 +133,26 @@ def signature(article: Article, cfg: DedupeSettings) -> Signature | Rejected:
         return Rejected(reason="empty-body", detail="the article body is empty", trace=article.trace)
     share = letter_share(article.body)
     if share < cfg.min_letter_share:
-        return Rejected(reason="not-text", trace=article.trace,
-                        detail=f"only {share:.0%} of the characters are letters (min {cfg.min_letter_share:.0%})")
-    fp = fingerprint(article.body, shingle_size=cfg.shingle_size, num_perm=cfg.num_perm, bands=cfg.lsh_bands,
-                     rows=cfg.lsh_rows, max_terms=cfg.max_terms)
+        return Rejected(
+            reason="not-text",
+            trace=article.trace,
+            detail=f"only {share:.0%} of the characters are letters (min {cfg.min_letter_share:.0%})",
+        )
+    fp = fingerprint(
+        article.body,
+        shingle_size=cfg.shingle_size,
+        num_perm=cfg.num_perm,
+        bands=cfg.lsh_bands,
+        rows=cfg.lsh_rows,
+        max_terms=cfg.max_terms,
+    )
     return Signature(
-        ingest_key=ingest_key(article), article_id=article.id, source=article.source,
-        at=article.published_at or article.ingested_at, ingested_at=article.ingested_at, fp=fp,
+        ingest_key=ingest_key(article),
+        article_id=article.id,
+        source=article.source,
+        at=article.published_at or article.ingested_at,
+        ingested_at=article.ingested_at,
+        fp=fp,
         url_hash=digest(article.canonical_url, 32) if article.canonical_url else None,
         comparable=fp.n_words >= cfg.min_words,
     )
@@ -161,17 +174,20 @@ def same_event(a: Signature, b: Signature, pair: similarity.Pair | None, cfg: De
         return False
     corroborated = p.shared_quote or p.aligned >= cfg.event_min_aligned
     return p.names_jaccard >= cfg.event_name_jaccard or (
-        p.names_jaccard >= cfg.event_name_jaccard_corroborated and corroborated)
+        p.names_jaccard >= cfg.event_name_jaccard_corroborated and corroborated
+    )
 
 
-def match(a: Signature, b: Signature, cfg: DedupeSettings) -> tuple[DuplicateKind | None, float,
-                                                                    similarity.Pair | None]:
+def match(
+    a: Signature, b: Signature, cfg: DedupeSettings
+) -> tuple[DuplicateKind | None, float, similarity.Pair | None]:
     """Is ``a`` a duplicate of ``b``, of which kind, how similar; plus the sentence comparison if one was made."""
     return match_many(a, [b], cfg)[0]
 
 
-def match_many(a: Signature, bs: Sequence[Signature], cfg: DedupeSettings) -> list[
-        tuple[DuplicateKind | None, float, similarity.Pair | None]]:
+def match_many(
+    a: Signature, bs: Sequence[Signature], cfg: DedupeSettings
+) -> list[tuple[DuplicateKind | None, float, similarity.Pair | None]]:
     """``match`` against each of ``bs``; the sentence comparisons run in one batch, and only where no candidate is
     an exact or near copy (a rewrite never outranks those)."""
     out: list[tuple[DuplicateKind | None, float, similarity.Pair | None]] = []
@@ -213,8 +229,11 @@ def judge(sig: Signature, candidates: Sequence[Known], cfg: DedupeSettings) -> E
         aligns[k.sig.ingest_key] = al
         if kind is None:
             continue
-        if best is None or (_RANK[kind], -sim, k.sig.order) < (_RANK[best.kind], -best.similarity,
-                                                                best.known.sig.order):
+        if best is None or (_RANK[kind], -sim, k.sig.order) < (
+            _RANK[best.kind],
+            -best.similarity,
+            best.known.sig.order,
+        ):
             best = _Match(kind, sim, k)
     if best is not None:
         d = best.known.decision
@@ -222,24 +241,42 @@ def judge(sig: Signature, candidates: Sequence[Known], cfg: DedupeSettings) -> E
             okey, oid, osrc = d.original_key, d.original_id, d.original_source
         else:
             okey, oid, osrc = d.ingest_key, d.article_id, d.source
-        return Explained(Decision(
-            ingest_key=sig.ingest_key, article_id=sig.article_id, source=sig.source, verdict="duplicate",
-            event_id=d.event_id, at=sig.at, kind=best.kind, similarity=best.similarity, original_key=okey,
-            original_id=oid, original_source=osrc,
-        ), {"similarity": best.similarity})
+        return Explained(
+            Decision(
+                ingest_key=sig.ingest_key,
+                article_id=sig.article_id,
+                source=sig.source,
+                verdict="duplicate",
+                event_id=d.event_id,
+                at=sig.at,
+                kind=best.kind,
+                similarity=best.similarity,
+                original_key=okey,
+                original_id=oid,
+                original_source=osrc,
+            ),
+            {"similarity": best.similarity},
+        )
     event_id = sig.article_id
     for k in sorted(candidates, key=lambda c: (c.sig.at, c.sig.order)):
         if k.sig.ingest_key != sig.ingest_key and same_event(sig, k.sig, aligns.get(k.sig.ingest_key), cfg):
             event_id = k.decision.event_id
             break
-    return Explained(Decision(
-        ingest_key=sig.ingest_key, article_id=sig.article_id, source=sig.source, verdict="unique",
-        event_id=event_id, at=sig.at,
-    ))
+    return Explained(
+        Decision(
+            ingest_key=sig.ingest_key,
+            article_id=sig.article_id,
+            source=sig.source,
+            verdict="unique",
+            event_id=event_id,
+            at=sig.at,
+        )
+    )
 
 
-def to_record(article: Article, decision: Decision, seen_at: datetime,
-              content_hash_: str | None = None) -> UniqueArticle | DuplicateArticle:
+def to_record(
+    article: Article, decision: Decision, seen_at: datetime, content_hash_: str | None = None
+) -> UniqueArticle | DuplicateArticle:
     """The message for the unique or duplicates topic (``content_hash_``: the body's hash, when known)."""
     if decision.verdict == "duplicate":
         assert decision.original_id is not None and decision.kind is not None
@@ -248,9 +285,18 @@ def to_record(article: Article, decision: Decision, seen_at: datetime,
             event_id=decision.event_id,
             trace=article.trace,
             ingested_at=article.ingested_at,
-            duplicate=DuplicateRef(source=article.source, url=article.url, kind=decision.kind,
-                                   similarity=decision.similarity if decision.similarity is not None else 1.0,
-                                   seen_at=seen_at, article_id=article.id, ingest_key=decision.ingest_key),
+            duplicate=DuplicateRef(
+                source=article.source,
+                url=article.url,
+                kind=decision.kind,
+                similarity=decision.similarity if decision.similarity is not None else 1.0,
+                seen_at=seen_at,
+                article_id=article.id,
+                ingest_key=decision.ingest_key,
+            ),
         )
-    return UniqueArticle(**article.model_dump(), event_id=decision.event_id,
-                         content_hash=content_hash_ or content_hash(article))
+    return UniqueArticle(
+        **article.model_dump(),
+        event_id=decision.event_id,
+        content_hash=content_hash_ or content_hash(article),
+    )

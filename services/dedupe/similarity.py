@@ -60,14 +60,21 @@ def sentence_overlap(a: Fingerprint, b_terms: np.ndarray, b_index: np.ndarray, n
     return np.bincount(cells, minlength=na * nb).reshape(na, nb)
 
 
-def compare(a: Fingerprint, b: Fingerprint, *, min_dice: float, verbatim_dice: float = 0.9,
-            min_terms: int = 3) -> Pair:
+def compare(
+    a: Fingerprint, b: Fingerprint, *, min_dice: float, verbatim_dice: float = 0.9, min_terms: int = 3
+) -> Pair:
     """One pair; see ``compare_many``."""
     return compare_many(a, [b], min_dice=min_dice, verbatim_dice=verbatim_dice, min_terms=min_terms)[0]
 
 
-def compare_many(a: Fingerprint, bs: Sequence[Fingerprint], *, min_dice: float, verbatim_dice: float = 0.9,
-                 min_terms: int = 3) -> list[Pair]:
+def compare_many(
+    a: Fingerprint,
+    bs: Sequence[Fingerprint],
+    *,
+    min_dice: float,
+    verbatim_dice: float = 0.9,
+    min_terms: int = 3,
+) -> list[Pair]:
     """Align sentences by Dice similarity of their content-word stems; count the longest in-order chain. ``a``
     against each of ``bs``, in one set of array operations (the candidates' sentences side by side as columns).
 
@@ -88,13 +95,19 @@ def compare_many(a: Fingerprint, bs: Sequence[Fingerprint], *, min_dice: float, 
     offsets = np.cumsum(widths) - widths
     owner = np.repeat(np.arange(len(cols)), widths)  # the candidate of each column
     nb = int(widths.sum())
-    m = sentence_overlap(a, np.concatenate([b.sent_terms for b in cols]),
-                         np.concatenate([b.sent_index + off for b, off in zip(cols, offsets.tolist(), strict=True)]), nb)
+    m = sentence_overlap(
+        a,
+        np.concatenate([b.sent_terms for b in cols]),
+        np.concatenate([b.sent_index + off for b, off in zip(cols, offsets.tolist(), strict=True)]),
+        nb,
+    )
     sa = a.sent_sizes.astype(np.float64)
     sb = np.concatenate([b.sent_sizes for b in cols])
     dice = 2.0 * m / (sa[:, None] + sb[None, :])
     close = dice >= 0.5
-    quote_cols = (close & a.sent_quotes[:, None] & np.concatenate([b.sent_quotes for b in cols])[None, :]).any(axis=0)
+    quote_cols = (
+        close & a.sent_quotes[:, None] & np.concatenate([b.sent_quotes for b in cols])[None, :]
+    ).any(axis=0)
     verbatim = dice >= verbatim_dice
     va = np.logical_or.reduceat(verbatim, offsets, axis=1)  # sentence of a verbatim in candidate k: (na, k)
     vb = verbatim.any(axis=0)
@@ -119,13 +132,20 @@ def compare_many(a: Fingerprint, bs: Sequence[Fingerprint], *, min_dice: float, 
                 tails[t] = j
         denom = min(int(a_left[k]), int(b_left[k]))
         lo = int(offsets[k])
-        vbk = vb[lo: lo + int(widths[k])]
-        out[i] = Pair(len(tails), len(tails) / denom if denom else 0.0, int(va[:, k].sum()), bool(quoted[k]),
-                      *_names(a, bs[i], va[:, k], vbk))
+        vbk = vb[lo : lo + int(widths[k])]
+        out[i] = Pair(
+            len(tails),
+            len(tails) / denom if denom else 0.0,
+            int(va[:, k].sum()),
+            bool(quoted[k]),
+            *_names(a, bs[i], va[:, k], vbk),
+        )
     return [p for p in out if p is not None]
 
 
-def _names(a: Fingerprint, b: Fingerprint, skip_a: np.ndarray | None, skip_b: np.ndarray | None) -> tuple[int, float]:
+def _names(
+    a: Fingerprint, b: Fingerprint, skip_a: np.ndarray | None, skip_b: np.ndarray | None
+) -> tuple[int, float]:
     ua = a.names if skip_a is None or not skip_a.any() else np.unique(a.name_terms[~skip_a[a.name_sent]])
     ub = b.names if skip_b is None or not skip_b.any() else np.unique(b.name_terms[~skip_b[b.name_sent]])
     if ua.size == 0 or ub.size == 0:

@@ -148,8 +148,9 @@ class MemoryStore:
         terms.pop(me, None)
         window = timedelta(days=cfg.event_window_days)
         shared = sorted(((n, k) for k, n in terms.items() if n >= cfg.min_shared_terms), reverse=True)
-        by_terms = [k for _, k in shared if k in self.sigs
-                    and abs(self.sigs[k].at - sig.at) <= window][: cfg.max_candidates]
+        by_terms = [k for _, k in shared if k in self.sigs and abs(self.sigs[k].at - sig.at) <= window][
+            : cfg.max_candidates
+        ]
         out = dict.fromkeys(exact)
         out.update(dict.fromkeys(k for k, _ in bands.most_common(cfg.max_candidates)))
         out.update(dict.fromkeys(by_terms))
@@ -205,17 +206,36 @@ def _dt(value: str) -> datetime:
 
 
 def decision_doc(d: Decision) -> dict[str, Any]:
-    return {"type": "dec", "ingest_key": d.ingest_key, "article_id": d.article_id, "source": d.source,
-            "at": d.at.isoformat(), "verdict": d.verdict, "kind": d.kind, "similarity": d.similarity,
-            "event_id": d.event_id, "original_key": d.original_key, "original_id": d.original_id,
-            "original_source": d.original_source}
+    return {
+        "type": "dec",
+        "ingest_key": d.ingest_key,
+        "article_id": d.article_id,
+        "source": d.source,
+        "at": d.at.isoformat(),
+        "verdict": d.verdict,
+        "kind": d.kind,
+        "similarity": d.similarity,
+        "event_id": d.event_id,
+        "original_key": d.original_key,
+        "original_id": d.original_id,
+        "original_source": d.original_source,
+    }
 
 
 def decision_from(src: dict[str, Any]) -> Decision:
-    return Decision(ingest_key=src["ingest_key"], article_id=src["article_id"], source=src.get("source", ""),
-                    verdict=src["verdict"], event_id=src["event_id"], at=_dt(src["at"]), kind=src.get("kind"),
-                    similarity=src.get("similarity"), original_key=src.get("original_key"),
-                    original_id=src.get("original_id"), original_source=src.get("original_source"))
+    return Decision(
+        ingest_key=src["ingest_key"],
+        article_id=src["article_id"],
+        source=src.get("source", ""),
+        verdict=src["verdict"],
+        event_id=src["event_id"],
+        at=_dt(src["at"]),
+        kind=src.get("kind"),
+        similarity=src.get("similarity"),
+        original_key=src.get("original_key"),
+        original_id=src.get("original_id"),
+        original_source=src.get("original_source"),
+    )
 
 
 class ElasticStore:
@@ -225,7 +245,9 @@ class ElasticStore:
     retrieval keys; fingerprints are recomputed from the body when a candidate is fetched (cached per process).
     """
 
-    def __init__(self, es: AsyncElasticsearch, index: str, cfg: DedupeSettings, cache_size: int = 4096) -> None:
+    def __init__(
+        self, es: AsyncElasticsearch, index: str, cfg: DedupeSettings, cache_size: int = 4096
+    ) -> None:
         self.es = es
         self.index = index
         self.cfg = cfg
@@ -244,7 +266,9 @@ class ElasticStore:
         if not keys:
             return {}
         resp = await self.es.mget(index=self.index, ids=[f"dec:{k}" for k in keys])
-        return {d["_source"]["ingest_key"]: decision_from(d["_source"]) for d in resp["docs"] if d.get("found")}
+        return {
+            d["_source"]["ingest_key"]: decision_from(d["_source"]) for d in resp["docs"] if d.get("found")
+        }
 
     async def register(self, entries: Sequence[Entry]) -> None:
         if not entries:
@@ -253,9 +277,20 @@ class ElasticStore:
         for e in entries:
             s = e.sig
             ops.append({"index": {"_index": self.index, "_id": f"sig:{s.ingest_key}"}})
-            ops.append({"type": "sig", "ingest_key": s.ingest_key, "article_id": s.article_id, "source": s.source,
-                        "at": s.at.isoformat(), "ingested_at": s.ingested_at.isoformat(), "keys": list(s.keys),
-                        "terms": self._term_keys(s), "url_hash": s.url_hash, "body": e.article.body})
+            ops.append(
+                {
+                    "type": "sig",
+                    "ingest_key": s.ingest_key,
+                    "article_id": s.article_id,
+                    "source": s.source,
+                    "at": s.at.isoformat(),
+                    "ingested_at": s.ingested_at.isoformat(),
+                    "keys": list(s.keys),
+                    "terms": self._term_keys(s),
+                    "url_hash": s.url_hash,
+                    "body": e.article.body,
+                }
+            )
             self._remember(s)
         resp = await self.es.bulk(operations=ops, refresh=True)
         if resp.get("errors"):
@@ -284,32 +319,63 @@ class ElasticStore:
         for s in sigs:
             mine = {"ids": {"values": [f"sig:{s.ingest_key}"]}}
             # exact keys: the earliest arrivals with this text/URL
-            searches += [head, {"query": {"bool": {"filter": [{"terms": {"keys": list(s.exact_keys)}}],
-                                                    "must_not": [mine]}},
-                                "sort": [{"ingested_at": "asc"}], "size": 4, "_source": False}]
+            searches += [
+                head,
+                {
+                    "query": {
+                        "bool": {"filter": [{"terms": {"keys": list(s.exact_keys)}}], "must_not": [mine]}
+                    },
+                    "sort": [{"ingested_at": "asc"}],
+                    "size": 4,
+                    "_source": False,
+                },
+            ]
             # LSH bands: most bands in common first
             bands = [k for k in s.keys if k.startswith("b")] or ["-"]
-            searches += [head, {"query": {"bool": {"should": [{"term": {"keys": b}} for b in bands],
-                                                   "minimum_should_match": 1, "must_not": [mine]}},
-                                "size": cfg.max_candidates, "_source": False}]
+            searches += [
+                head,
+                {
+                    "query": {
+                        "bool": {
+                            "should": [{"term": {"keys": b}} for b in bands],
+                            "minimum_should_match": 1,
+                            "must_not": [mine],
+                        }
+                    },
+                    "size": cfg.max_candidates,
+                    "_source": False,
+                },
+            ]
             # rare names in this time bucket and its neighbours: most shared names first
             terms = self._term_keys(s, (-1, 0, 1)) or ["-"]
-            searches += [head, {"query": {"bool": {
-                "should": [{"term": {"terms": t}} for t in terms],
-                "minimum_should_match": min(cfg.min_shared_terms, max(1, len(s.terms))), "must_not": [mine]}},
-                "size": 2 * cfg.max_candidates if len(s.terms) >= cfg.min_shared_terms else 0,
-                "_source": ["at"]}]
+            searches += [
+                head,
+                {
+                    "query": {
+                        "bool": {
+                            "should": [{"term": {"terms": t}} for t in terms],
+                            "minimum_should_match": min(cfg.min_shared_terms, max(1, len(s.terms))),
+                            "must_not": [mine],
+                        }
+                    },
+                    "size": 2 * cfg.max_candidates if len(s.terms) >= cfg.min_shared_terms else 0,
+                    "_source": ["at"],
+                },
+            ]
         resp = await self.es.msearch(searches=searches)
         window = timedelta(days=cfg.event_window_days)
         out: dict[str, list[str]] = {}
         for i, s in enumerate(sigs):
-            rs = resp["responses"][3 * i: 3 * i + 3]
+            rs = resp["responses"][3 * i : 3 * i + 3]
             for r in rs:
                 if "error" in r:
                     raise StoreUnavailable(f"candidate search failed: {r['error']}")
             keys = dict.fromkeys(h["_id"].removeprefix("sig:") for r in rs[:2] for h in r["hits"]["hits"])
-            near = [h["_id"].removeprefix("sig:") for h in rs[2]["hits"]["hits"]
-                    if abs(_dt(h["_source"]["at"]) - s.at) <= window]
+            near = [
+                h["_id"].removeprefix("sig:")
+                for h in rs[2]["hits"]["hits"]
+                if abs(_dt(h["_source"]["at"]) - s.at) <= window
+            ]
             keys.update(dict.fromkeys(near[: cfg.max_candidates]))
             out[s.ingest_key] = list(keys)
         return out
@@ -332,15 +398,30 @@ class ElasticStore:
 
     def _signature_from(self, src: dict[str, Any]) -> Signature:
         cfg = self.cfg
-        fp = fingerprint(src["body"], shingle_size=cfg.shingle_size, num_perm=cfg.num_perm, bands=cfg.lsh_bands,
-                         rows=cfg.lsh_rows, max_terms=cfg.max_terms)
-        return Signature(ingest_key=src["ingest_key"], article_id=src["article_id"], source=src.get("source", ""),
-                         at=_dt(src["at"]), ingested_at=_dt(src["ingested_at"]), fp=fp,
-                         url_hash=src.get("url_hash"), comparable=fp.n_words >= cfg.min_words)
+        fp = fingerprint(
+            src["body"],
+            shingle_size=cfg.shingle_size,
+            num_perm=cfg.num_perm,
+            bands=cfg.lsh_bands,
+            rows=cfg.lsh_rows,
+            max_terms=cfg.max_terms,
+        )
+        return Signature(
+            ingest_key=src["ingest_key"],
+            article_id=src["article_id"],
+            source=src.get("source", ""),
+            at=_dt(src["at"]),
+            ingested_at=_dt(src["ingested_at"]),
+            fp=fp,
+            url_hash=src.get("url_hash"),
+            comparable=fp.n_words >= cfg.min_words,
+        )
 
     def _remember(self, sig: Signature) -> None:
         if len(self._cache) >= self._cache_size:
-            for k in list(self._cache)[: self._cache_size // 4]:  # oldest quarter (dicts keep insertion order)
+            for k in list(self._cache)[
+                : self._cache_size // 4
+            ]:  # oldest quarter (dicts keep insertion order)
                 del self._cache[k]
         self._cache[sig.ingest_key] = sig
 
@@ -361,7 +442,9 @@ class ElasticStore:
             elif status == 409:
                 lost.append(d.ingest_key)
             else:
-                raise StoreUnavailable(f"decision {d.ingest_key} not written: {status} {item['create'].get('error')}")
+                raise StoreUnavailable(
+                    f"decision {d.ingest_key} not written: {status} {item['create'].get('error')}"
+                )
         if lost:
             existing = await self.decisions(lost)
             missing = set(lost) - set(existing)
@@ -371,8 +454,12 @@ class ElasticStore:
         return held
 
     async def expire(self, before: datetime) -> int:
-        resp = await self.es.delete_by_query(index=self.index, query={"range": {"at": {"lt": before.isoformat()}}},
-                                             conflicts="proceed", refresh=True)
+        resp = await self.es.delete_by_query(
+            index=self.index,
+            query={"range": {"at": {"lt": before.isoformat()}}},
+            conflicts="proceed",
+            refresh=True,
+        )
         for k in [k for k, s in self._cache.items() if s.at < before]:
             del self._cache[k]
         return int(resp.get("deleted", 0))

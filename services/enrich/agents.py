@@ -29,7 +29,9 @@ def build(settings: Settings) -> faust.App:
                 good = await s.decode_batch(events, UniqueArticle)
                 # In a thread: the event loop keeps fetching the next batch and heartbeating the group while the
                 # model runs (a long batch would otherwise stall both).
-                results = await asyncio.to_thread(logic.enrich_batch, [a for _, a in good], ner, cfg, resources)
+                results = await asyncio.to_thread(
+                    logic.enrich_batch, [a for _, a in good], ner, cfg, resources
+                )
                 for (event, _), result in zip(good, results, strict=True):
                     if isinstance(result, Rejected):
                         await s.dead_letter(event, result)

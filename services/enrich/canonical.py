@@ -23,24 +23,150 @@ from pathlib import Path
 from services.common.text import digest
 
 PLACE_LABELS = frozenset({"GPE", "LOC"})
-ONTONOTES_LABELS = frozenset({"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART",
-                              "LAW", "LANGUAGE", "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL",
-                              "CARDINAL"})
+ONTONOTES_LABELS = frozenset(
+    {
+        "PERSON",
+        "NORP",
+        "FAC",
+        "ORG",
+        "GPE",
+        "LOC",
+        "PRODUCT",
+        "EVENT",
+        "WORK_OF_ART",
+        "LAW",
+        "LANGUAGE",
+        "DATE",
+        "TIME",
+        "PERCENT",
+        "MONEY",
+        "QUANTITY",
+        "ORDINAL",
+        "CARDINAL",
+    }
+)
 
 _POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$", re.IGNORECASE)
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _THE = re.compile(r"^the\s+", re.IGNORECASE)
 
 # Words that precede a name but are not part of it ("President Vladimir Putin", "Gen. Mark Milley").
-TITLES = frozenset(["president", "vice", "prime", "minister", "secretary", "chancellor", "premier", "governor", "gov", "mayor", "senator", "sen", "rep", "representative", "congressman", "congresswoman", "ambassador", "general", "gen", "lieutenant", "lt", "colonel", "col", "major", "maj", "captain", "capt", "commander", "admiral", "adm", "sergeant", "sgt", "officer", "chief", "spokesman", "spokeswoman", "spokesperson", "minister", "foreign", "defense", "defence", "interior", "deputy", "mr", "mrs", "ms", "miss", "dr", "prof", "professor", "sir", "dame", "lord", "lady", "king", "queen", "prince", "princess", "emperor", "pope", "cardinal", "bishop", "archbishop", "rev", "reverend", "judge", "justice", "chairman", "chairwoman", "chair", "ceo", "director", "head", "leader", "founder", "coach", "manager", "striker", "midfielder", "goalkeeper", "defender", "sheikh", "emir", "crown", "former", "late", "acting", "administrator", "commissioner", "inspector", "detective", "superintendent", "councillor", "councilor", "lawmaker"])
+TITLES = frozenset(
+    [
+        "president",
+        "vice",
+        "prime",
+        "minister",
+        "secretary",
+        "chancellor",
+        "premier",
+        "governor",
+        "gov",
+        "mayor",
+        "senator",
+        "sen",
+        "rep",
+        "representative",
+        "congressman",
+        "congresswoman",
+        "ambassador",
+        "general",
+        "gen",
+        "lieutenant",
+        "lt",
+        "colonel",
+        "col",
+        "major",
+        "maj",
+        "captain",
+        "capt",
+        "commander",
+        "admiral",
+        "adm",
+        "sergeant",
+        "sgt",
+        "officer",
+        "chief",
+        "spokesman",
+        "spokeswoman",
+        "spokesperson",
+        "minister",
+        "foreign",
+        "defense",
+        "defence",
+        "interior",
+        "deputy",
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "dr",
+        "prof",
+        "professor",
+        "sir",
+        "dame",
+        "lord",
+        "lady",
+        "king",
+        "queen",
+        "prince",
+        "princess",
+        "emperor",
+        "pope",
+        "cardinal",
+        "bishop",
+        "archbishop",
+        "rev",
+        "reverend",
+        "judge",
+        "justice",
+        "chairman",
+        "chairwoman",
+        "chair",
+        "ceo",
+        "director",
+        "head",
+        "leader",
+        "founder",
+        "coach",
+        "manager",
+        "striker",
+        "midfielder",
+        "goalkeeper",
+        "defender",
+        "sheikh",
+        "emir",
+        "crown",
+        "former",
+        "late",
+        "acting",
+        "administrator",
+        "commissioner",
+        "inspector",
+        "detective",
+        "superintendent",
+        "councillor",
+        "councilor",
+        "lawmaker",
+    ]
+)
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md"})
 _SURNAME_PARTICLES = ("al-", "el-", "al ", "el ")
 
 # First names written differently by transliteration (Russian / Ukrainian / Belarusian / English / Arabic).
 # Each group maps to its first member. Spellings the phonetic key already folds (Dmitry/Dmitri) need no entry.
 FIRST_NAME_VARIANTS: tuple[tuple[str, ...], ...] = (
-    ("alexander", "aleksandr", "alyaksandr", "aliaksandr", "oleksandr", "alexandr", "aleksander", "alexandre",
-     "aleksandar"),
+    (
+        "alexander",
+        "aleksandr",
+        "alyaksandr",
+        "aliaksandr",
+        "oleksandr",
+        "alexandr",
+        "aleksander",
+        "alexandre",
+        "aleksandar",
+    ),
     ("alexei", "aleksei", "alexey", "aleksey", "oleksiy", "oleksii", "aliaksei", "alyaksei"),
     ("vladimir", "volodymyr", "wladimir", "uladzimir", "vladymyr"),
     ("sergei", "sergey", "serhiy", "serhii", "sergiy", "siarhei", "serguei"),
@@ -81,8 +207,22 @@ def strip_possessive(text: str) -> str:
 
 
 _PHONETIC_STEPS: tuple[tuple[str, str], ...] = (
-    ("sch", "sh"), ("tch", "ch"), ("ck", "k"), ("ph", "f"), ("kh", "h"), ("x", "ks"), ("q", "k"), ("w", "v"),
-    ("ch", "\x01"), ("c", "k"), ("\x01", "ch"), ("ou", "u"), ("j", "i"), ("y", "i"), ("ie", "i"), ("ii", "i"),
+    ("sch", "sh"),
+    ("tch", "ch"),
+    ("ck", "k"),
+    ("ph", "f"),
+    ("kh", "h"),
+    ("x", "ks"),
+    ("q", "k"),
+    ("w", "v"),
+    ("ch", "\x01"),
+    ("c", "k"),
+    ("\x01", "ch"),
+    ("ou", "u"),
+    ("j", "i"),
+    ("y", "i"),
+    ("ie", "i"),
+    ("ii", "i"),
 )
 
 
@@ -95,7 +235,7 @@ def phonetic(word: str, min_len: int = 5) -> str:
     w = fold(word).replace(" ", "")
     for prefix in _SURNAME_PARTICLES:
         if w.startswith(prefix.strip()) and len(w) > len(prefix) + 3 and word.lower().startswith(prefix):
-            w = w[len(prefix.strip()):]
+            w = w[len(prefix.strip()) :]
             break
     if len(w) < min_len or not w.isalpha():
         return w
@@ -158,7 +298,7 @@ def person_name(text: str) -> PersonName | None:
         words.pop()
     # Everything up to the last title goes: "Ukrainian President Volodymyr Zelenskyy" -> "Volodymyr Zelenskyy".
     last_title = max((i for i, w in enumerate(words[:-1]) if fold(w) in TITLES), default=-1)
-    words = [w for w in words[last_title + 1:] if fold(w)]
+    words = [w for w in words[last_title + 1 :] if fold(w)]
     return PersonName(tuple(words)) if words else None
 
 
@@ -183,6 +323,7 @@ def entity_id(label: str, name: str) -> str:
 
 # --- curated aliases -------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Curated:
     name: str
@@ -204,8 +345,8 @@ class Aliases:
     Looked up by key, so an alias also matches its spelling variants ("Zelensky" covers "Zelenskiy").
     """
 
-    persons: dict[str, Curated]   # person key ("|zelenski", "vladimir|putin") -> entry
-    others: dict[str, Curated]    # fold(name) -> entry
+    persons: dict[str, Curated]  # person key ("|zelenski", "vladimir|putin") -> entry
+    others: dict[str, Curated]  # fold(name) -> entry
 
     @classmethod
     def empty(cls) -> Aliases:
@@ -216,7 +357,11 @@ class Aliases:
         persons: dict[str, Curated] = {}
         others: dict[str, Curated] = {}
         for n, e in enumerate(entries):
-            if not isinstance(e, dict) or not isinstance(e.get("name"), str) or e.get("type") not in ONTONOTES_LABELS:
+            if (
+                not isinstance(e, dict)
+                or not isinstance(e.get("name"), str)
+                or e.get("type") not in ONTONOTES_LABELS
+            ):
                 raise AliasError(f"entry {n}: needs a name and an OntoNotes type, got {e!r}")
             aliases = e.get("aliases") or []
             if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):

@@ -21,7 +21,9 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("ner", help="run the enrich step (NER + canonical entities) on files, offline")
     p.add_argument("paths", nargs="+", help="files or directories (walked like `newsflow ingest`)")
     p.add_argument("--json", action="store_true", help="one JSON line per input (the only output format)")
-    p.add_argument("--raw", action="store_true", help="use each file's text as is (offsets into the file text)")
+    p.add_argument(
+        "--raw", action="store_true", help="use each file's text as is (offsets into the file text)"
+    )
     p.set_defaults(func=cmd_ner)
 
 
@@ -55,10 +57,16 @@ def cmd_ner(args: argparse.Namespace, settings: Settings) -> int:
     inputs = _texts(args.paths, args.raw, settings)
     ner = SpacyNer(cfg.model, batch_size=cfg.batch_size, n_process=cfg.n_process)
     res = Resources.load(cfg)
-    todo = [k for k, (_, lang, text) in enumerate(inputs)
-            if text.strip() and not (lang or "").startswith("error:") and is_english(lang)]
-    found = dict(zip(todo, mentions_of_texts([inputs[k][2][: cfg.max_chars] for k in todo], ner, cfg, res),
-                     strict=True))
+    todo = [
+        k
+        for k, (_, lang, text) in enumerate(inputs)
+        if text.strip() and not (lang or "").startswith("error:") and is_english(lang)
+    ]
+    found = dict(
+        zip(
+            todo, mentions_of_texts([inputs[k][2][: cfg.max_chars] for k in todo], ner, cfg, res), strict=True
+        )
+    )
     failed = 0
     for k, (source, lang, text) in enumerate(inputs):
         line: dict[str, Any] = {"source": source}
@@ -67,8 +75,10 @@ def cmd_ner(args: argparse.Namespace, settings: Settings) -> int:
             failed += 1
         elif lang and not is_english(lang):
             line["language"] = lang
-        line["entities"] = [{"text": m.text, "type": m.type, "start": m.start, "end": m.end, "id": m.id,
-                             "name": m.name} for m in found.get(k, [])]
+        line["entities"] = [
+            {"text": m.text, "type": m.type, "start": m.start, "end": m.end, "id": m.id, "name": m.name}
+            for m in found.get(k, [])
+        ]
         if len(text) > cfg.max_chars:
             line["ner_truncated"] = True
         sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")

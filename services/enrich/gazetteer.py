@@ -20,16 +20,16 @@ _ALT_NAME = re.compile(r"^[A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2}$")
 
 @dataclass(frozen=True)
 class Place:
-    name: str          # canonical name: "Kyiv"
-    label: str         # GPE or LOC
-    prominence: int    # population, or COUNTRY for countries, states and continents
+    name: str  # canonical name: "Kyiv"
+    label: str  # GPE or LOC
+    prominence: int  # population, or COUNTRY for countries, states and continents
     primary: bool = True  # False when found by one of its alternate names
 
 
 @dataclass
 class Gazetteer:
-    places: dict[str, Place] = field(default_factory=dict)      # fold(name) -> place
-    demonyms: dict[str, str] = field(default_factory=dict)       # fold(demonym or its plural) -> country
+    places: dict[str, Place] = field(default_factory=dict)  # fold(name) -> place
+    demonyms: dict[str, str] = field(default_factory=dict)  # fold(demonym or its plural) -> country
 
     def place(self, text: str) -> Place | None:
         return self.places.get(fold(text))

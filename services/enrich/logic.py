@@ -29,12 +29,15 @@ from services.enrich.model import Ner, Span
 from services.enrich.resources import Resources, default_resources
 from services.enrich.truecase import truecase
 
-KEPT_TYPES = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW"})
+KEPT_TYPES = frozenset(
+    {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW"}
+)
 _POSSESSIVE_END = re.compile(r"(?:\s*(?:'s|’s|'S|’S)|(?<=s)['’])$")
 _PLACE_PHRASE = re.compile(r"\b[A-Z][\w'’.\-]*(?: (?:of |the )?[A-Z][\w'’.\-]*){0,3}")
 
 
 # --- chunks ---------------------------------------------------------------------------------------------------
+
 
 def chunk_offsets(text: str, max_chars: int) -> list[tuple[int, int]]:
     """(start, end) pieces of ``text`` of at most ``max_chars``, cut at a paragraph break where there is one,
@@ -42,7 +45,7 @@ def chunk_offsets(text: str, max_chars: int) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     start, n = 0, len(text)
     while n - start > max_chars:
-        window = text[start:start + max_chars]
+        window = text[start : start + max_chars]
         cut = -1
         for sep in ("\n\n", "\n", ". ", " "):
             i = window.rfind(sep, max_chars // 4)
@@ -58,6 +61,7 @@ def chunk_offsets(text: str, max_chars: int) -> list[tuple[int, int]]:
 
 
 # --- per-document resolution -----------------------------------------------------------------------------------
+
 
 @dataclass
 class _Cand:
@@ -83,7 +87,7 @@ def _clean_span(text: str, s: Span, fixes: frozenset[str]) -> _Cand | None:
             if not m:
                 break
             word = fold(m.group())
-            if word in TITLES and text[start + m.end():start + m.end() + 1].isupper():
+            if word in TITLES and text[start + m.end() : start + m.end() + 1].isupper():
                 start += m.end()
             else:
                 break
@@ -152,8 +156,12 @@ def decide_labels(text: str, spans: Sequence[Span], res: Resources) -> list[_Can
             if label is not None:
                 c.label, c.fixed = label, True
                 continue
-        if "demonyms" in fixes and c.label in ("GPE", "LOC", "PERSON", "ORG") and res.gazetteer is not None \
-                and res.gazetteer.demonym(c.text):
+        if (
+            "demonyms" in fixes
+            and c.label in ("GPE", "LOC", "PERSON", "ORG")
+            and res.gazetteer is not None
+            and res.gazetteer.demonym(c.text)
+        ):
             c.label, c.fixed = "NORP", True
     if "label_vote" in fixes:
         votes: dict[str, Counter[str]] = defaultdict(Counter)
@@ -182,7 +190,12 @@ def _full_names(cands: Sequence[_Cand], res: Resources) -> list[PersonName]:
         if c.label != "PERSON" or "\n" in c.text:
             continue
         p = person_name(c.text)
-        if p is None or not p.is_full or not 2 <= len(p.words) <= 4 or not all(_NAME_WORD.match(w) for w in p.words):
+        if (
+            p is None
+            or not p.is_full
+            or not 2 <= len(p.words) <= 4
+            or not all(_NAME_WORD.match(w) for w in p.words)
+        ):
             continue
         if not p.surname.isalpha() or p.surname.isupper() or len(p.surname) < 3:
             continue
@@ -208,7 +221,9 @@ def _add_surnames(text: str, cands: list[_Cand], res: Resources) -> list[_Cand]:
 
 
 def _initials(name: str) -> str:
-    return "".join(w[0] for w in name.split() if w[:1].isupper() and w.lower() not in ("of", "the", "and", "for"))
+    return "".join(
+        w[0] for w in name.split() if w[:1].isupper() and w.lower() not in ("of", "the", "and", "for")
+    )
 
 
 def resolve(text: str, spans: Sequence[Span], res: Resources) -> list[Mention]:
@@ -237,7 +252,11 @@ def resolve(text: str, spans: Sequence[Span], res: Resources) -> list[Mention]:
             words = p.words if p else (strip_possessive(c.text),)
             key = phonetic(words[-1])
             initial = fold(words[0])[:1] if len(words) > 1 else None
-            match = [j for j, q in persons if phonetic(q.surname) == key and (initial is None or q.initial == initial)]
+            match = [
+                j
+                for j, q in persons
+                if phonetic(q.surname) == key and (initial is None or q.initial == initial)
+            ]
             if match:
                 before = [j for j in match if j < i]
                 j = before[-1] if before else match[0]
@@ -253,8 +272,11 @@ def resolve(text: str, spans: Sequence[Span], res: Resources) -> list[Mention]:
                 name = place.name  # an alternate name: "Kiev" -> "Kyiv"
         names[i], ids[i] = name, entity_id(c.label, name)
     if "acronyms" in res.fixes:
-        orgs = {_initials(names[i]): i for i, c in enumerate(cands)
-                if c.label == "ORG" and len(names[i].split()) >= 2 and c.curated is None}
+        orgs = {
+            _initials(names[i]): i
+            for i, c in enumerate(cands)
+            if c.label == "ORG" and len(names[i].split()) >= 2 and c.curated is None
+        }
         for i, c in enumerate(cands):
             if c.label == "ORG" and c.curated is None and c.text.isupper() and 2 <= len(c.text) <= 6:
                 full = orgs.get(c.text)
@@ -265,11 +287,14 @@ def resolve(text: str, spans: Sequence[Span], res: Resources) -> list[Mention]:
     curated = set(best)
     for i in range(len(cands)):
         cur = best.get(ids[i])
-        if cur is None or (ids[i] not in curated and
-                           (len(names[i].split()), len(names[i])) > (len(cur.split()), len(cur))):
+        if cur is None or (
+            ids[i] not in curated and (len(names[i].split()), len(names[i])) > (len(cur.split()), len(cur))
+        ):
             best[ids[i]] = names[i]
-    return [Mention(text=c.text, type=c.label, start=c.start, end=c.end, id=ids[i], name=best[ids[i]])
-            for i, c in enumerate(cands)]
+    return [
+        Mention(text=c.text, type=c.label, start=c.start, end=c.end, id=ids[i], name=best[ids[i]])
+        for i, c in enumerate(cands)
+    ]
 
 
 def entities_of(mentions: Sequence[Mention]) -> list[Entity]:
@@ -285,12 +310,20 @@ def entities_of(mentions: Sequence[Mention]) -> list[Entity]:
         surface = strip_possessive(m.text)
         if surface != m.name:
             aliases[m.id].add(surface)
-    return [Entity(id=i, name=names[i], type=types[i].most_common(1)[0][0], mentions=counts[i],
-                   aliases=sorted(aliases[i]))
-            for i in sorted(counts, key=lambda k: (-counts[k], k))]
+    return [
+        Entity(
+            id=i,
+            name=names[i],
+            type=types[i].most_common(1)[0][0],
+            mentions=counts[i],
+            aliases=sorted(aliases[i]),
+        )
+        for i in sorted(counts, key=lambda k: (-counts[k], k))
+    ]
 
 
 # --- batches -----------------------------------------------------------------------------------------------------
+
 
 def _is_place_word(res: Resources, word: str) -> bool:
     if res.gazetteer is None:
@@ -312,15 +345,20 @@ def spans_of_texts(texts: Sequence[str], ner: Ner, cfg: EnrichSettings, res: Res
     out: list[list[Span]] = [[] for _ in texts]
     for (k, off), spans in zip(owners, found, strict=True):
         text = texts[k]
-        out[k].extend(Span(text[s.start + off:s.end + off], s.label, s.start + off, s.end + off) for s in spans)
+        out[k].extend(
+            Span(text[s.start + off : s.end + off], s.label, s.start + off, s.end + off) for s in spans
+        )
     return out
 
 
-def mentions_of_texts(texts: Sequence[str], ner: Ner, cfg: EnrichSettings,
-                      resources: Resources | None = None) -> list[list[Mention]]:
+def mentions_of_texts(
+    texts: Sequence[str], ner: Ner, cfg: EnrichSettings, resources: Resources | None = None
+) -> list[list[Mention]]:
     """Canonical mentions for each text: the whole enrich step on plain texts (the CLI and the evaluation)."""
     res = resources if resources is not None else default_resources(cfg)
-    return [resolve(t, spans, res) for t, spans in zip(texts, spans_of_texts(texts, ner, cfg, res), strict=True)]
+    return [
+        resolve(t, spans, res) for t, spans in zip(texts, spans_of_texts(texts, ner, cfg, res), strict=True)
+    ]
 
 
 def is_english(language: str | None) -> bool:
@@ -337,8 +375,9 @@ def ner_text(article: UniqueArticle, cfg: EnrichSettings) -> str:
     return body[: cut if cut > 0 else cfg.max_chars]
 
 
-def enrich_batch(articles: Sequence[UniqueArticle], ner: Ner, cfg: EnrichSettings,
-                 resources: Resources | None = None) -> list[EnrichedArticle | Rejected]:
+def enrich_batch(
+    articles: Sequence[UniqueArticle], ner: Ner, cfg: EnrichSettings, resources: Resources | None = None
+) -> list[EnrichedArticle | Rejected]:
     """Entities for a batch of articles (one model call for the batch).
 
     Articles in another language than English (``language`` set and not "en") are not run through the
@@ -352,10 +391,26 @@ def enrich_batch(articles: Sequence[UniqueArticle], ner: Ner, cfg: EnrichSetting
     for i, article in enumerate(articles):
         mentions = found.get(i, [])
         truncated = i in found and len(article.body) > cfg.max_chars
-        out.append(EnrichedArticle(**article.model_dump(), entities=entities_of(mentions), mentions=mentions,
-                                   ner_truncated=truncated))
+        out.append(
+            EnrichedArticle(
+                **article.model_dump(),
+                entities=entities_of(mentions),
+                mentions=mentions,
+                ner_truncated=truncated,
+            )
+        )
     return out
 
 
-__all__ = ["KEPT_TYPES", "Resources", "chunk_offsets", "decide_labels", "enrich_batch", "entities_of",
-           "is_english", "mentions_of_texts", "resolve", "spans_of_texts"]
+__all__ = [
+    "KEPT_TYPES",
+    "Resources",
+    "chunk_offsets",
+    "decide_labels",
+    "enrich_batch",
+    "entities_of",
+    "is_english",
+    "mentions_of_texts",
+    "resolve",
+    "spans_of_texts",
+]

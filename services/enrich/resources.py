@@ -16,20 +16,22 @@ DEFAULT_ALIASES = DEPLOY_DIR / "entities" / "aliases.yaml"
 # Corrections applied on top of the model. Each one is kept only because scripts/eval_ner.py measured that it
 # raises entity F1 on GUM news (see the README's NER section for the numbers); the others stay available for
 # measuring again (``--ablate``) but are off.
-ALL_FIXES = frozenset({
-    "truecase",        # ALL-CAPS lines and datelines back to ordinary case before the model
-    "possessive",      # "Putin's" -> "Putin"
-    "titles",          # "President Vladimir Putin" (PERSON) -> "Vladimir Putin"
-    "demonyms",        # "Ukrainian" typed GPE/PERSON/ORG -> NORP
-    "doc_person",      # "Paris" typed GPE where the article names "Valeska Paris" -> PERSON
-    "place_person",    # a known place typed PERSON ("Kyiv") -> GPE
-    "place_org",       # a known place typed ORG ("Herat") -> GPE
-    "place_add",       # a prominent place the model missed -> GPE
-    "label_vote",      # one surface, one label per article (majority)
-    "acronyms",        # "Korean Central News Agency (KCNA)": KCNA takes the full name's id
-    "trim",            # "a World Health Organisation (WHO" -> "World Health Organisation"
-    "surname_add",     # "Montalvo" missed by the model where the article names "Daniel Montalvo" -> PERSON
-})
+ALL_FIXES = frozenset(
+    {
+        "truecase",  # ALL-CAPS lines and datelines back to ordinary case before the model
+        "possessive",  # "Putin's" -> "Putin"
+        "titles",  # "President Vladimir Putin" (PERSON) -> "Vladimir Putin"
+        "demonyms",  # "Ukrainian" typed GPE/PERSON/ORG -> NORP
+        "doc_person",  # "Paris" typed GPE where the article names "Valeska Paris" -> PERSON
+        "place_person",  # a known place typed PERSON ("Kyiv") -> GPE
+        "place_org",  # a known place typed ORG ("Herat") -> GPE
+        "place_add",  # a prominent place the model missed -> GPE
+        "label_vote",  # one surface, one label per article (majority)
+        "acronyms",  # "Korean Central News Agency (KCNA)": KCNA takes the full name's id
+        "trim",  # "a World Health Organisation (WHO" -> "World Health Organisation"
+        "surname_add",  # "Montalvo" missed by the model where the article names "Daniel Montalvo" -> PERSON
+    }
+)
 DEFAULT_FIXES = frozenset(ALL_FIXES - {"place_add"})
 
 

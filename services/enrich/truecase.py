@@ -49,7 +49,7 @@ def _vocabulary(text: str, skip: list[tuple[int, int]]) -> dict[str, Counter[str
         if k < len(skip) and skip[k][0] <= m.start() < skip[k][1]:
             continue
         w = m.group()
-        before = text[max(0, m.start() - 3): m.start()]
+        before = text[max(0, m.start() - 3) : m.start()]
         initial = m.start() == 0 or _SENTENCE_END.search(before) is not None or "\n" in before
         if initial and not (w.isupper() and len(w) > 1):
             continue  # a sentence-initial capital says nothing about the word
@@ -84,6 +84,6 @@ def truecase(text: str, is_name: Callable[[str], bool] = lambda w: False) -> str
                 new = _title(w)
             else:
                 new = _lower(w)
-            out[m.start():m.end()] = list(new)  # _lower/_title keep each character's length
+            out[m.start() : m.end()] = list(new)  # _lower/_title keep each character's length
             first = False
     return "".join(out)

@@ -60,12 +60,19 @@ def build(settings: Settings) -> faust.App:
         # In a thread: the web server (health, metrics) and the group membership stay alive meanwhile.
         await asyncio.to_thread(prepare_index, settings)
         prepared.set()
+
     for result in ("created", "updated", "noop", "retried", "conflict", "failed"):
         metrics.BULK_ITEMS.labels(result)
     metrics.SEARCH_UP.set(1)
     writer = BulkWriter(async_client(settings.es), settings.es.alias, cfg, clock=utcnow)
-    source = app.topic(s.names.enriched, s.names.duplicates, value_type=bytes, key_type=bytes,
-                       value_serializer="raw", key_serializer="raw")
+    source = app.topic(
+        s.names.enriched,
+        s.names.duplicates,
+        value_type=bytes,
+        key_type=bytes,
+        value_serializer="raw",
+        key_serializer="raw",
+    )
 
     @app.agent(source, concurrency=1)
     async def index(stream: faust.StreamT) -> None:
@@ -94,23 +101,38 @@ def build(settings: Settings) -> faust.App:
                 now = utcnow()
                 for item in result.ok:
                     if isinstance(item, DuplicateArticle):
-                        ack = IndexedAck(article_id=item.duplicate.article_id, kind="duplicate",
-                                         original_id=item.original_id, trace=item.trace,
-                                         ingested_at=item.ingested_at, indexed_at=now)
+                        ack = IndexedAck(
+                            article_id=item.duplicate.article_id,
+                            kind="duplicate",
+                            original_id=item.original_id,
+                            trace=item.trace,
+                            ingested_at=item.ingested_at,
+                            indexed_at=now,
+                        )
                     else:
-                        ack = IndexedAck(article_id=item.id, kind="document", original_id=item.id,
-                                         trace=item.trace, ingested_at=item.ingested_at, indexed_at=now)
+                        ack = IndexedAck(
+                            article_id=item.id,
+                            kind="document",
+                            original_id=item.id,
+                            trace=item.trace,
+                            ingested_at=item.ingested_at,
+                            indexed_at=now,
+                        )
                         metrics.FRESHNESS_SECONDS.labels("ingested").observe(
-                            (now - item.ingested_at).total_seconds())
+                            (now - item.ingested_at).total_seconds()
+                        )
                         if item.published_at:
                             metrics.FRESHNESS_SECONDS.labels("published").observe(
-                                max(0.0, (now - item.published_at).total_seconds()))
+                                max(0.0, (now - item.published_at).total_seconds())
+                            )
                     await s.send("indexed", ack.original_id, ack.to_json())
                     s.outcome(True, "ok")
                 for failure in result.failed:
                     trace = failure.item.trace
-                    await s.dead_letter(event_of[id(failure.item)],
-                                        Rejected(reason=failure.reason, detail=failure.detail, trace=trace))
+                    await s.dead_letter(
+                        event_of[id(failure.item)],
+                        Rejected(reason=failure.reason, detail=failure.detail, trace=trace),
+                    )
                 timer.per_message(len(events))
 
     @app.timer(5.0)

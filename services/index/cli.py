@@ -26,8 +26,12 @@ def register(sub: Any) -> None:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--from-beginning", action="store_true")
     g.add_argument("--since", help="ISO time: messages with a timestamp at or after it")
-    p.add_argument("--topic", default="enriched", choices=["inbox", "raw", "unique", "enriched", "duplicates"],
-                   help="which topic to re-feed (default: enriched, i.e. rebuild the index)")
+    p.add_argument(
+        "--topic",
+        default="enriched",
+        choices=["inbox", "raw", "unique", "enriched", "duplicates"],
+        help="which topic to re-feed (default: enriched, i.e. rebuild the index)",
+    )
     p.set_defaults(func=cmd_replay)
 
 
@@ -53,8 +57,13 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     t = Table("published", "title", "source", "copies", "highlight")
     for h in result["hits"]:
         hl = " … ".join(h["highlight"].get("body", h["highlight"].get("title", [])))[:160]
-        t.add_row((h["published_at"] or "")[:10], (h["title"] or "")[:60], h["source"] or "",
-                  str(h["duplicate_count"]), hl)
+        t.add_row(
+            (h["published_at"] or "")[:10],
+            (h["title"] or "")[:60],
+            h["source"] or "",
+            str(h["duplicate_count"]),
+            hl,
+        )
     console.print(t)
     for name, buckets in result["facets"].items():
         if buckets:

@@ -17,6 +17,7 @@ ItemOutcome = Literal["ok", "conflict", "retry", "reject"]
 
 def to_document(a: EnrichedArticle, indexed_at: datetime) -> dict[str, Any]:
     """The indexed document of an article (without ``duplicates``, which only the duplicate path writes)."""
+
     def of(types: set[str]) -> tuple[list[str], list[str]]:
         ents = [e for e in a.entities if e.type in types]
         return [e.name for e in ents], [e.id for e in ents]
@@ -62,7 +63,9 @@ def document_actions(index: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def merge_duplicates(existing: Iterable[dict[str, Any]], new: Sequence[DuplicateRef]) -> list[dict[str, Any]] | None:
+def merge_duplicates(
+    existing: Iterable[dict[str, Any]], new: Sequence[DuplicateRef]
+) -> list[dict[str, Any]] | None:
     """``existing`` plus ``new``, one entry per arrival (``ingest_key``); None when nothing changes (a replay)."""
     merged = list(existing)
     seen = {d.get("ingest_key") for d in merged}
@@ -84,15 +87,23 @@ def duplicate_actions(
     refs = [d.duplicate for d in dups]
     if current is None:
         merged = merge_duplicates([], refs) or []
-        return [{"create": {"_index": index, "_id": original_id}},
-                {"id": original_id, "pending": True, "duplicates": merged, "duplicate_count": len(merged)}]
+        return [
+            {"create": {"_index": index, "_id": original_id}},
+            {"id": original_id, "pending": True, "duplicates": merged, "duplicate_count": len(merged)},
+        ]
     src = current.get("_source", {})
     merged_or_none = merge_duplicates(src.get("duplicates") or [], refs)
     if merged_or_none is None:
         return []
     return [
-        {"update": {"_index": current.get("_index", index), "_id": original_id,
-                    "if_seq_no": current["_seq_no"], "if_primary_term": current["_primary_term"]}},
+        {
+            "update": {
+                "_index": current.get("_index", index),
+                "_id": original_id,
+                "if_seq_no": current["_seq_no"],
+                "if_primary_term": current["_primary_term"],
+            }
+        },
         {"doc": {"duplicates": merged_or_none, "duplicate_count": len(merged_or_none)}},
     ]
 

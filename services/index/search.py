@@ -21,10 +21,19 @@ def build_query(text: str, entity: str | None = None, since: str | None = None) 
     return {"bool": {"must": must or [{"match_all": {}}], "filter": filters}}
 
 
-def search(es: Elasticsearch, alias: str, text: str, *, entity: str | None = None, since: str | None = None,
-           size: int = 10) -> dict[str, Any]:
+def search(
+    es: Elasticsearch,
+    alias: str,
+    text: str,
+    *,
+    entity: str | None = None,
+    since: str | None = None,
+    size: int = 10,
+) -> dict[str, Any]:
     resp = es.search(
-        index=alias, size=size, query=build_query(text, entity, since),
+        index=alias,
+        size=size,
+        query=build_query(text, entity, since),
         collapse={"field": "event_id"},
         highlight={"fields": {"title": {}, "body": {"fragment_size": 160, "number_of_fragments": 2}}},
         aggs={name: {"terms": {"field": field, "size": 10}} for name, field in FACETS.items()}
@@ -34,17 +43,29 @@ def search(es: Elasticsearch, alias: str, text: str, *, entity: str | None = Non
     hits = []
     for h in resp["hits"]["hits"]:
         src = h["_source"]
-        hits.append({
-            "id": h["_id"], "score": h.get("_score"), "title": src.get("title"), "source": src.get("source"),
-            "outlet": src.get("outlet"), "url": src.get("url"), "published_at": src.get("published_at"),
-            "event_id": src.get("event_id"), "duplicate_count": src.get("duplicate_count", 0),
-            "highlight": h.get("highlight", {}),
-        })
+        hits.append(
+            {
+                "id": h["_id"],
+                "score": h.get("_score"),
+                "title": src.get("title"),
+                "source": src.get("source"),
+                "outlet": src.get("outlet"),
+                "url": src.get("url"),
+                "published_at": src.get("published_at"),
+                "event_id": src.get("event_id"),
+                "duplicate_count": src.get("duplicate_count", 0),
+                "highlight": h.get("highlight", {}),
+            }
+        )
     aggs = resp.get("aggregations", {})
     return {
         "total_documents": resp["hits"]["total"]["value"],
         "stories": aggs.get("stories", {}).get("value"),
         "hits": hits,
-        "facets": {name: [{"key": b["key"], "documents": b["doc_count"]} for b in aggs.get(name, {}).get("buckets", [])]
-                   for name in FACETS},
+        "facets": {
+            name: [
+                {"key": b["key"], "documents": b["doc_count"]} for b in aggs.get(name, {}).get("buckets", [])
+            ]
+            for name in FACETS
+        },
     }

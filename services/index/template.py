@@ -19,9 +19,9 @@ def load_template() -> dict[str, Any]:
 
 def mapping_properties() -> dict[str, Any]:
     """Top-level mapped fields of the article index (for tests of Kibana/search field use)."""
-    props: dict[str, Any] = load_template()["component_templates"]["newsflow-mappings"]["template"]["mappings"][
-        "properties"
-    ]
+    props: dict[str, Any] = load_template()["component_templates"]["newsflow-mappings"]["template"][
+        "mappings"
+    ]["properties"]
     return props
 
 
@@ -94,10 +94,12 @@ def reindex(es: Elasticsearch, cfg: ElasticSettings) -> tuple[str, str, int]:
     nxt = f"{cfg.index_prefix}-v{(versions[-1][0] if versions else 1) + 1}"
     es.indices.create(index=nxt)
     _copy(es, old, nxt, "index")
-    es.indices.update_aliases(actions=[
-        {"add": {"index": nxt, "alias": cfg.alias, "is_write_index": True}},
-        {"remove": {"index": old, "alias": cfg.alias}},
-    ])
+    es.indices.update_aliases(
+        actions=[
+            {"add": {"index": nxt, "alias": cfg.alias, "is_write_index": True}},
+            {"remove": {"index": old, "alias": cfg.alias}},
+        ]
+    )
     _copy(es, old, nxt, "create")
     es.indices.refresh(index=nxt)
     count = int(es.count(index=nxt)["count"])

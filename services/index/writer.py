@@ -75,8 +75,12 @@ class BulkWriter:
             except (ESConnectionError, ESConnectionTimeout) as exc:
                 metrics.SEARCH_UP.set(0)
                 attempt += 1
-                log.warning("search server unreachable, pausing consumption request=%s attempt=%d error=%s", what,
-                            attempt, exc)
+                log.warning(
+                    "search server unreachable, pausing consumption request=%s attempt=%d error=%s",
+                    what,
+                    attempt,
+                    exc,
+                )
                 await self.sleep(self.cfg.unreachable_pause_s)
                 continue
             except ApiError as exc:
@@ -84,8 +88,11 @@ class BulkWriter:
                     raise
                 metrics.SEARCH_UP.set(1)
                 attempt += 1
-                await self.sleep(logic.backoff_delay(min(attempt, 10), self.cfg.backoff_base_s,
-                                                     self.cfg.backoff_max_s, self.rand()))
+                await self.sleep(
+                    logic.backoff_delay(
+                        min(attempt, 10), self.cfg.backoff_base_s, self.cfg.backoff_max_s, self.rand()
+                    )
+                )
                 continue
             metrics.SEARCH_UP.set(1)
             return resp
@@ -98,8 +105,9 @@ class BulkWriter:
         items: list[dict[str, Any]] = [next(iter(i.values())) for i in resp["items"]]
         return items
 
-    async def _send(self, pairs: list[tuple[Item, list[dict[str, Any]]]]) -> tuple[list[Item], list[Failure],
-                                                                                   list[Item]]:
+    async def _send(
+        self, pairs: list[tuple[Item, list[dict[str, Any]]]]
+    ) -> tuple[list[Item], list[Failure], list[Item]]:
         """Send (item, actions) pairs with per-item retries. Returns (ok, failed, conflicted)."""
         ok: list[Item] = []
         failed: list[Failure] = []
@@ -125,16 +133,23 @@ class BulkWriter:
                     retry.append((item, acts))
                 else:
                     metrics.BULK_ITEMS.labels("failed").inc()
-                    reason = "retries-exhausted" if outcome == "retry" else logic.reject_reason(status, res.get("error"))
+                    reason = (
+                        "retries-exhausted"
+                        if outcome == "retry"
+                        else logic.reject_reason(status, res.get("error"))
+                    )
                     failed.append(Failure(item, reason, f"HTTP {status}: {str(res.get('error'))[:500]}"))
             pending = retry
             if pending:
-                await self.sleep(logic.backoff_delay(attempt, self.cfg.backoff_base_s, self.cfg.backoff_max_s,
-                                                     self.rand()))
+                await self.sleep(
+                    logic.backoff_delay(attempt, self.cfg.backoff_base_s, self.cfg.backoff_max_s, self.rand())
+                )
                 attempt += 1
         return ok, failed, conflicted
 
-    async def write(self, articles: Sequence[EnrichedArticle], duplicates: Sequence[DuplicateArticle]) -> WriteResult:
+    async def write(
+        self, articles: Sequence[EnrichedArticle], duplicates: Sequence[DuplicateArticle]
+    ) -> WriteResult:
         result = WriteResult()
         now = self.clock()
         pairs: list[tuple[Item, list[dict[str, Any]]]] = [
@@ -146,8 +161,11 @@ class BulkWriter:
             if not conflicted:
                 break
             ok2, failed2, conflicted = await self._send(
-                [(a, logic.document_actions(self.alias, logic.to_document(a, now)))  # type: ignore[arg-type]
-                 for a in conflicted])
+                [
+                    (a, logic.document_actions(self.alias, logic.to_document(a, now)))  # type: ignore[arg-type]
+                    for a in conflicted
+                ]
+            )
             ok += ok2
             failed += failed2
         result.ok += ok
@@ -182,8 +200,10 @@ class BulkWriter:
                 ok.extend(group_of[id(it)])
             for f in g_failed:
                 failed.extend(Failure(d, f.reason, f.detail) for d in group_of[id(f.item)])
-            todo = {it.original_id: group_of[id(it)] for it in g_conflicted  # type: ignore[union-attr]
-                    }
+            todo = {
+                it.original_id: group_of[id(it)]
+                for it in g_conflicted  # type: ignore[union-attr]
+            }
         for group in todo.values():
             failed.extend(Failure(d, "conflict", "original kept changing") for d in group)
         return ok, failed

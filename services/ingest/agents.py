@@ -61,8 +61,12 @@ def build(settings: Settings) -> faust.App:
         site = web.TCPSite(runner, cfg.push_host, cfg.push_port)
         await site.start()
         push_runner.append(runner)
-        log.info("push API listening host=%s port=%s token=%s", cfg.push_host, cfg.push_port,
-                 "required" if cfg.push_token else "off")
+        log.info(
+            "push API listening host=%s port=%s token=%s",
+            cfg.push_host,
+            cfg.push_port,
+            "required" if cfg.push_token else "off",
+        )
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def stop_push(app_: faust.App, **kw: Any) -> None:

@@ -33,8 +33,12 @@ def extract_file(source: str, data: bytes, cfg: IngestSettings, url: str | None 
         return {"source": source, "error": got.reason, "detail": got.detail}
     assert isinstance(got, Article)
     return {
-        "source": source, "url": got.canonical_url or got.url, "title": got.title, "text": got.body,
-        "published_at": got.published_at.isoformat() if got.published_at else None, "language": got.language,
+        "source": source,
+        "url": got.canonical_url or got.url,
+        "title": got.title,
+        "text": got.body,
+        "published_at": got.published_at.isoformat() if got.published_at else None,
+        "language": got.language,
     }
 
 
@@ -54,8 +58,11 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
         elif "error" in out:
             print(f"{source}: {out['error']} ({out['detail']})", flush=True)
         else:
-            print(f"{source}: [{out['language'] or '?'}] {out['title'][:80]!r} {len(out['text'])} chars, "
-                  f"published {out['published_at'] or '?'}, {out['url'] or 'no URL'}", flush=True)
+            print(
+                f"{source}: [{out['language'] or '?'}] {out['title'][:80]!r} {len(out['text'])} chars, "
+                f"published {out['published_at'] or '?'}, {out['url'] or 'no URL'}",
+                flush=True,
+            )
     if failed:
         print(f"{failed} file(s) without an article", file=sys.stderr)
     return 1 if failed else 0

@@ -19,17 +19,41 @@ from services.common.records import Rejected
 
 GZIP_MAGIC = b"\x1f\x8b"
 _SNIFF = 4096
-_META_CHARSET = re.compile(
-    rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_\-:.]{2,40})""", re.IGNORECASE
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_\-:.]{2,40})""", re.IGNORECASE)
+_XML_ENCODING = re.compile(
+    rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([a-zA-Z0-9_\-.]{2,40})["']""", re.IGNORECASE
 )
-_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([a-zA-Z0-9_\-.]{2,40})["']""", re.IGNORECASE)
 # WHATWG: these labels mean windows-1252 on the web (browsers never decode them as strict latin-1).
-_WEB_ALIASES = {"iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252", "us-ascii": "cp1252",
-                "ascii": "cp1252", "iso8859-1": "cp1252", "x-sjis": "shift_jis", "gb2312": "gb18030",
-                "gbk": "gb18030"}
+_WEB_ALIASES = {
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "iso8859-1": "cp1252",
+    "x-sjis": "shift_jis",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+}
 # Tie-break order among equally plausible guesses: by how common each is on the web.
-_PREFERRED = ("cp1252", "cp1250", "cp1251", "gb18030", "cp932", "shift_jis", "euc_kr", "cp949", "big5",
-              "euc_jp", "koi8_r", "cp1253", "cp1254", "cp1256", "cp1255", "iso8859_15")
+_PREFERRED = (
+    "cp1252",
+    "cp1250",
+    "cp1251",
+    "gb18030",
+    "cp932",
+    "shift_jis",
+    "euc_kr",
+    "cp949",
+    "big5",
+    "euc_jp",
+    "koi8_r",
+    "cp1253",
+    "cp1254",
+    "cp1256",
+    "cp1255",
+    "iso8859_15",
+)
 
 
 class TooLarge(ValueError):
@@ -105,8 +129,9 @@ def _guess(data: bytes) -> str | None:
         return None
     best = plausible[0]
     # Short inputs leave many code pages equally plausible; then the web's common ones win over exotic ones.
-    ties = {m.encoding for m in plausible
-            if m.chaos <= best.chaos + 0.01 and m.coherence >= best.coherence - 0.05}
+    ties = {
+        m.encoding for m in plausible if m.chaos <= best.chaos + 0.01 and m.coherence >= best.coherence - 0.05
+    }
     for codec in _PREFERRED:
         if codec in ties:
             return codec
@@ -117,9 +142,13 @@ def decode_bytes(data: bytes, html: bool = False) -> str | Rejected:
     """Text of ``data`` in whatever encoding it is in, or Rejected ('empty-input' / 'binary-input')."""
     if not data.strip():
         return Rejected(reason="empty-input", detail="the input has no content")
-    for bom, codec in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-                       (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                       (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, codec in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if data.startswith(bom):
             try:
                 text = data.decode(codec)
@@ -127,10 +156,10 @@ def decode_bytes(data: bytes, html: bool = False) -> str | Rejected:
                 break
             if not text.replace("\ufeff", "").strip():
                 return Rejected(reason="empty-input", detail="the input has no content")
-            return text if not _looks_binary(text[:_SNIFF * 4]) else _binary()
+            return text if not _looks_binary(text[: _SNIFF * 4]) else _binary()
     if b"\x00" in data[:_SNIFF]:
         text16 = _utf16_without_bom(data)
-        if text16 is not None and not _looks_binary(text16[:_SNIFF * 4]):
+        if text16 is not None and not _looks_binary(text16[: _SNIFF * 4]):
             return text16
         return Rejected(reason="binary-input", detail="NUL bytes: this is not text")
     # Valid UTF-8 with non-ASCII bytes is UTF-8 whatever a page declares: legacy text almost never decodes
@@ -156,4 +185,3 @@ def decode_bytes(data: bytes, html: bool = False) -> str | Rejected:
 
 def _binary() -> Rejected:
     return Rejected(reason="binary-input", detail="bytes do not decode as text in any supported encoding")
-

@@ -54,8 +54,14 @@ class Extracted:
     def as_fields(self, url: str | None) -> dict[str, Any]:
         """The record fields ``logic.to_article`` reads."""
         return {
-            "title": self.title, "body": self.text, "author": self.author, "published_at": self.published_at,
-            "url": url, "canonical_url": self.canonical_url, "language": self.language, "outlet": self.sitename,
+            "title": self.title,
+            "body": self.text,
+            "author": self.author,
+            "published_at": self.published_at,
+            "url": url,
+            "canonical_url": self.canonical_url,
+            "language": self.language,
+            "outlet": self.sitename,
         }
 
 
@@ -70,12 +76,15 @@ def _first(tree: HtmlElement, xpaths: tuple[str, ...] | list[str]) -> str | None
 
 def declared_canonical(tree: HtmlElement, base_url: str | None) -> str | None:
     """``<link rel=canonical>`` or ``og:url``, made absolute against the page URL."""
-    href = _first(tree, (
-        "//link[contains(concat(' ', normalize-space(translate(@rel, 'CANONICAL', 'canonical')), ' '),"
-        " ' canonical ')]/@href",
-        "//meta[@property='og:url']/@content",
-        "//meta[@name='og:url']/@content",
-    ))
+    href = _first(
+        tree,
+        (
+            "//link[contains(concat(' ', normalize-space(translate(@rel, 'CANONICAL', 'canonical')), ' '),"
+            " ' canonical ')]/@href",
+            "//meta[@property='og:url']/@content",
+            "//meta[@name='og:url']/@content",
+        ),
+    )
     if not href or len(href) > 4096:
         return None
     try:
@@ -86,11 +95,15 @@ def declared_canonical(tree: HtmlElement, base_url: str | None) -> str | None:
 
 def declared_language(tree: HtmlElement) -> str | None:
     """The ISO 639 code the page declares (``<html lang>``, ``content-language``, ``og:locale``), if any."""
-    value = _first(tree, (
-        "/html/@lang", "/html/@xml:lang",
-        "//meta[translate(@http-equiv, 'CONTENT-LANGUAGE', 'content-language')='content-language']/@content",
-        "//meta[@property='og:locale']/@content",
-    ))
+    value = _first(
+        tree,
+        (
+            "/html/@lang",
+            "/html/@xml:lang",
+            "//meta[translate(@http-equiv, 'CONTENT-LANGUAGE', 'content-language')='content-language']/@content",
+            "//meta[@property='og:locale']/@content",
+        ),
+    )
     if not value:
         return None
     m = _LANG.match(value.split(",")[0].strip())
@@ -108,10 +121,15 @@ def _published(tree: HtmlElement, htmldate_day: str | None) -> str | None:
 
 def _run(tree: HtmlElement, url: str | None, now: datetime, precision: bool) -> Document | None:
     doc = bare_extraction(
-        tree, url=url, favor_precision=precision, include_comments=False, include_tables=True,
+        tree,
+        url=url,
+        favor_precision=precision,
+        include_comments=False,
+        include_tables=True,
         with_metadata=True,
         date_extraction_params={
-            "original_date": True, "extensive_search": False,
+            "original_date": True,
+            "extensive_search": False,
             "max_date": now.astimezone(UTC).strftime("%Y-%m-%d"),
         },
     )
@@ -122,8 +140,15 @@ def _tidy(text: str) -> str:
     return "\n".join(_WS.sub(" ", line).strip() for line in text.splitlines()).strip()
 
 
-def extract_html(html: str, url: str | None, now: datetime, *, min_chars: int = 200,
-                 favor_precision: bool = True, retry_below_chars: int = 500) -> Extracted | Rejected:
+def extract_html(
+    html: str,
+    url: str | None,
+    now: datetime,
+    *,
+    min_chars: int = 200,
+    favor_precision: bool = True,
+    retry_below_chars: int = 500,
+) -> Extracted | Rejected:
     """The article of an HTML page, or Rejected('no-article') when the page holds none worth keeping.
 
     ``retry_below_chars``: precision-mode text shorter than this triggers the balanced pass.
@@ -148,8 +173,10 @@ def extract_html(html: str, url: str | None, now: datetime, *, min_chars: int = 
         return Rejected(reason="extract-error", detail=f"{type(exc).__name__}: {exc}"[:300])
     text = _tidy(doc.text or "") if doc else ""
     if doc is None or len(text) < min_chars:
-        return Rejected(reason="no-article",
-                        detail=f"no article text found ({len(text)} chars < min_html_body_chars {min_chars})")
+        return Rejected(
+            reason="no-article",
+            detail=f"no article text found ({len(text)} chars < min_html_body_chars {min_chars})",
+        )
     title = _tidy(doc.title or "")
     first, sep, rest = text.partition("\n")
     if sep and title and normalize(first) == normalize(title) and len(rest) >= min_chars:

@@ -93,14 +93,21 @@ class AddressPolicy:
 class Fetcher:
     """Fetches URLs under the rules above. One per process; ``aclose()`` (or ``async with``) when done."""
 
-    def __init__(self, cfg: IngestSettings, *, resolver: Resolver | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        cfg: IngestSettings,
+        *,
+        resolver: Resolver | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.cfg = cfg
         self.policy = AddressPolicy(cfg.fetch_allow_hosts)
         self.resolve = resolver or system_resolver
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(cfg.fetch_timeout_s), follow_redirects=False, trust_env=False,
+            timeout=httpx.Timeout(cfg.fetch_timeout_s),
+            follow_redirects=False,
+            trust_env=False,
             headers={"User-Agent": cfg.user_agent, "Accept-Encoding": "gzip, deflate"},
             transport=transport,
         )
@@ -119,8 +126,14 @@ class Fetcher:
             self._limits[host] = asyncio.Semaphore(self.cfg.fetch_per_host_concurrency)
         return self._limits[host]
 
-    async def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-                  accept: str | None = None) -> Fetched | Rejected:
+    async def get(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str | None = None,
+    ) -> Fetched | Rejected:
         """GET ``url`` (conditionally when ``etag``/``last_modified`` are given): a 200 or 304, or why not."""
         try:
             async with asyncio.timeout(self.cfg.fetch_timeout_s * (self.cfg.fetch_max_redirects + 2)):
@@ -128,8 +141,9 @@ class Fetcher:
         except TimeoutError:
             return Rejected(reason="timeout", detail=f"no complete answer from {_short(url)} in time")
 
-    async def _get(self, url: str, etag: str | None, last_modified: str | None,
-                   accept: str | None) -> Fetched | Rejected:
+    async def _get(
+        self, url: str, etag: str | None, last_modified: str | None, accept: str | None
+    ) -> Fetched | Rejected:
         headers: dict[str, str] = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -150,8 +164,10 @@ class Fetcher:
                 current = urljoin(current, result)
             except ValueError:
                 return Rejected(reason="bad-redirect", detail=f"unusable Location from {_short(current)}")
-        return Rejected(reason="too-many-redirects",
-                        detail=f"more than {self.cfg.fetch_max_redirects} redirects from {_short(url)}")
+        return Rejected(
+            reason="too-many-redirects",
+            detail=f"more than {self.cfg.fetch_max_redirects} redirects from {_short(url)}",
+        )
 
     async def _one(self, url: str, headers: dict[str, str]) -> Fetched | Rejected | str:
         """One request: the response, a rejection, or the Location of a redirect to follow."""
@@ -171,8 +187,10 @@ class Fetcher:
             return Rejected(reason="fetch-failed", detail=f"{host} resolves to no address")
         refused = [ip for ip in addresses if not self.policy.allows(host, ip)]
         if refused:
-            return Rejected(reason="blocked-address",
-                            detail=f"{host} resolves to non-public {refused[0]} (not in fetch_allow_hosts)")
+            return Rejected(
+                reason="blocked-address",
+                detail=f"{host} resolves to non-public {refused[0]} (not in fetch_allow_hosts)",
+            )
         ip = addresses[0]
         netloc_ip = f"[{ip}]" if ":" in ip else ip
         pinned = urlunsplit((parts.scheme, f"{netloc_ip}:{port}", parts.path or "/", parts.query, ""))
@@ -180,13 +198,16 @@ class Fetcher:
         extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
         async with self._slot(host):
             try:
-                req = self._client.build_request("GET", pinned, headers={**headers, "Host": host_header},
-                                                 extensions=extensions)
+                req = self._client.build_request(
+                    "GET", pinned, headers={**headers, "Host": host_header}, extensions=extensions
+                )
                 resp = await self._client.send(req, stream=True)
             except httpx.TimeoutException:
                 return Rejected(reason="timeout", detail=f"{_short(url)} timed out")
             except httpx.HTTPError as exc:
-                return Rejected(reason="fetch-failed", detail=f"{_short(url)}: {type(exc).__name__} {exc}"[:300])
+                return Rejected(
+                    reason="fetch-failed", detail=f"{_short(url)}: {type(exc).__name__} {exc}"[:300]
+                )
             try:
                 if resp.status_code in _REDIRECTS:
                     location = resp.headers.get("location")
@@ -194,21 +215,33 @@ class Fetcher:
                         return Rejected(reason="bad-redirect", detail=f"{resp.status_code} without Location")
                     return location
                 if resp.status_code == 304:
-                    return Fetched(url=url, status=304, etag=resp.headers.get("etag"),
-                                   last_modified=resp.headers.get("last-modified"))
+                    return Fetched(
+                        url=url,
+                        status=304,
+                        etag=resp.headers.get("etag"),
+                        last_modified=resp.headers.get("last-modified"),
+                    )
                 if resp.status_code != 200:
-                    return Rejected(reason=f"http-{resp.status_code}", detail=f"{_short(url)} answered "
-                                    f"{resp.status_code}")
+                    return Rejected(
+                        reason=f"http-{resp.status_code}", detail=f"{_short(url)} answered {resp.status_code}"
+                    )
                 body = await self._read_capped(resp)
                 if isinstance(body, Rejected):
                     return body
-                return Fetched(url=url, status=200, content=body, etag=resp.headers.get("etag"),
-                               last_modified=resp.headers.get("last-modified"),
-                               content_type=resp.headers.get("content-type"))
+                return Fetched(
+                    url=url,
+                    status=200,
+                    content=body,
+                    etag=resp.headers.get("etag"),
+                    last_modified=resp.headers.get("last-modified"),
+                    content_type=resp.headers.get("content-type"),
+                )
             except httpx.TimeoutException:
                 return Rejected(reason="timeout", detail=f"{_short(url)} timed out while reading")
             except httpx.HTTPError as exc:
-                return Rejected(reason="fetch-failed", detail=f"{_short(url)}: {type(exc).__name__} {exc}"[:300])
+                return Rejected(
+                    reason="fetch-failed", detail=f"{_short(url)}: {type(exc).__name__} {exc}"[:300]
+                )
             finally:
                 await resp.aclose()
 

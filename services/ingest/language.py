@@ -32,8 +32,12 @@ def detector(languages: tuple[str, ...]) -> LanguageDetector | None:
     # Low-accuracy mode (trigram models only): 85 MB instead of 741 MB resident, and the same answer on all 181
     # extraction-benchmark articles with 500-character samples; it is weaker only on very short texts, which
     # _MIN_LETTERS and _MIN_CONFIDENCE already answer with None.
-    return (LanguageDetectorBuilder.from_languages(*known).with_low_accuracy_mode()
-            .with_preloaded_language_models().build())
+    return (
+        LanguageDetectorBuilder.from_languages(*known)
+        .with_low_accuracy_mode()
+        .with_preloaded_language_models()
+        .build()
+    )
 
 
 def detect_language(text: str, languages: tuple[str, ...], sample_chars: int = 500) -> str | None:

@@ -33,9 +33,19 @@ from services.ingest.language import detect_language
 
 _DATE_LINE = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b[ \t]*\n?", re.IGNORECASE)
 _LANG_CODE = re.compile(r"^[a-z]{2,3}$")
-_HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head[\s>])", re.IGNORECASE | re.DOTALL)
-_KINDS = ((".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "json"), (".html.gz", "html"),
-          (".htm", "html"), (".html", "html"), (".xhtml", "html"), (".txt", "txt"))
+_HTML_START = re.compile(
+    rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head[\s>])", re.IGNORECASE | re.DOTALL
+)
+_KINDS = (
+    (".jsonl", "jsonl"),
+    (".ndjson", "jsonl"),
+    (".json", "json"),
+    (".html.gz", "html"),
+    (".htm", "html"),
+    (".html", "html"),
+    (".xhtml", "html"),
+    (".txt", "txt"),
+)
 
 
 @dataclass(frozen=True)
@@ -98,11 +108,16 @@ def parse_txt(text: str) -> Iterator[Parsed]:
     m = _DATE_LINE.match(text)
     if m:
         fields["published_at"] = m.group(1)
-        text = text[m.end():]
+        text = text[m.end() :]
     text = text.strip()
     head, sep, rest = text.partition("\n\n")
     # "title line, blank line, body": a short first paragraph of one line, without final punctuation.
-    if sep and "\n" not in head and len(head) <= 200 and not head.rstrip().endswith((".", "!", "?", '"', "”")):
+    if (
+        sep
+        and "\n" not in head
+        and len(head) <= 200
+        and not head.rstrip().endswith((".", "!", "?", '"', "”"))
+    ):
         fields["title"] = head.strip()
         fields["body"] = rest
     else:
@@ -123,15 +138,23 @@ def parse_json(text: str, lines: bool) -> Iterator[Parsed | Rejected]:
         items = obj if (isinstance(obj, list) and not lines) else [obj]
         for item in items:
             if not isinstance(item, dict):
-                yield Rejected(reason="invalid-record", detail=f"expected a JSON object, got {type(item).__name__}")
+                yield Rejected(
+                    reason="invalid-record", detail=f"expected a JSON object, got {type(item).__name__}"
+                )
             else:
                 yield Parsed(item)
 
 
 def parse_html(text: str, url: str | None, now: datetime, cfg: IngestSettings) -> Iterator[Parsed | Rejected]:
     """The one article of an HTML page (dates the page gets wrong are dropped, not held against it)."""
-    got = extract_html(text, url, now, min_chars=cfg.min_html_body_chars,
-                       favor_precision=cfg.html_favor_precision, retry_below_chars=cfg.html_retry_below_chars)
+    got = extract_html(
+        text,
+        url,
+        now,
+        min_chars=cfg.min_html_body_chars,
+        favor_precision=cfg.html_favor_precision,
+        retry_below_chars=cfg.html_retry_below_chars,
+    )
     if isinstance(got, Rejected):
         yield got
         return
@@ -168,7 +191,10 @@ def parse_date(value: Any, now: datetime, cfg: IngestSettings) -> datetime | Non
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=UTC)
         dt = dt.astimezone(UTC)
-    except (ValueError, OverflowError) as exc:  # year 0, month 13, '0001-01-01T00:00+05:00' (overflows in UTC)
+    except (
+        ValueError,
+        OverflowError,
+    ) as exc:  # year 0, month 13, '0001-01-01T00:00+05:00' (overflows in UTC)
         raise ValueError(f"published_at {value[:40]!r} is not an ISO 8601 date") from exc
     if dt.year < cfg.min_year or dt > now + timedelta(days=cfg.max_future_days):
         raise ValueError(f"published_at {value[:40]!r} is outside {cfg.min_year}..now+{cfg.max_future_days}d")
@@ -227,28 +253,49 @@ def to_article(p: Parsed, trace: Trace, now: datetime, cfg: IngestSettings) -> A
     if not body:
         return Rejected(reason="empty-body", detail="the article body is empty", trace=trace)
     if len(body) > cfg.max_article_bytes:
-        return Rejected(reason="too-large", detail=f"body has {len(body)} chars > max_article_bytes "
-                        f"{cfg.max_article_bytes}", trace=trace)
+        return Rejected(
+            reason="too-large",
+            detail=f"body has {len(body)} chars > max_article_bytes {cfg.max_article_bytes}",
+            trace=trace,
+        )
     if len(title) > cfg.max_title_chars:
-        return Rejected(reason="title-too-long", detail=f"title has {len(title)} chars (max {cfg.max_title_chars})",
-                        trace=trace)
+        return Rejected(
+            reason="title-too-long",
+            detail=f"title has {len(title)} chars (max {cfg.max_title_chars})",
+            trace=trace,
+        )
     try:
         language = _language(f, title, body, cfg)
     except ValueError as exc:
         return Rejected(reason="invalid-field", detail=str(exc), trace=trace)
     url = url.strip() if url else None
     if url and canonical_url(url) is None:
-        return Rejected(reason="invalid-url", detail=f"url {url[:80]!r} is not an absolute http(s) URL", trace=trace)
+        return Rejected(
+            reason="invalid-url", detail=f"url {url[:80]!r} is not an absolute http(s) URL", trace=trace
+        )
     if url and (label := mixed_script_host(url)):
-        return Rejected(reason="homoglyph-url", detail=f"host label {label!r} mixes Latin with Cyrillic/Greek "
-                        "letters (a look-alike of another site)", trace=trace)
+        return Rejected(
+            reason="homoglyph-url",
+            detail=f"host label {label!r} mixes Latin with Cyrillic/Greek "
+            "letters (a look-alike of another site)",
+            trace=trace,
+        )
     canonical = choose_canonical(declared, url)
     author = (clean(author)[:300] or None) if author else None
     outlet = (clean(outlet)[:200] or None) if outlet else None
     return Article(
-        id=article_id(canonical, body), trace=trace, source=trace.source, title=title, body=body, url=url,
-        canonical_url=canonical, outlet=outlet or host_of(canonical), author=author, published_at=published,
-        ingested_at=now, language=language,
+        id=article_id(canonical, body),
+        trace=trace,
+        source=trace.source,
+        title=title,
+        body=body,
+        url=url,
+        canonical_url=canonical,
+        outlet=outlet or host_of(canonical),
+        author=author,
+        published_at=published,
+        ingested_at=now,
+        language=language,
     )
 
 
@@ -262,8 +309,13 @@ def parse_item(item: InboxItem, now: datetime, cfg: IngestSettings) -> list[Arti
     try:
         data = base64.b64decode(item.content_b64, validate=True)
     except ValueError:
-        return [Rejected(reason="invalid-record", detail="content_b64 is not base64",
-                         trace=Trace(ingest_id=item.ingest_id, record=0, records=1, source=item.source))]
+        return [
+            Rejected(
+                reason="invalid-record",
+                detail="content_b64 is not base64",
+                trace=Trace(ingest_id=item.ingest_id, record=0, records=1, source=item.source),
+            )
+        ]
     out = parse_bytes(data, item.source, item.ingest_id, now, cfg, kind=item.kind, url=item.url)
     accepted = min(item.received_at, now)
     return [r.model_copy(update={"ingested_at": accepted}) if isinstance(r, Article) else r for r in out]
@@ -273,8 +325,15 @@ def _source_url(source: str) -> str | None:
     return source if source.startswith(("http://", "https://")) else None
 
 
-def parse_bytes(data: bytes, source: str, ingest_id: str, now: datetime, cfg: IngestSettings,
-                kind: str = "auto", url: str | None = None) -> list[Article | Rejected]:
+def parse_bytes(
+    data: bytes,
+    source: str,
+    ingest_id: str,
+    now: datetime,
+    cfg: IngestSettings,
+    kind: str = "auto",
+    url: str | None = None,
+) -> list[Article | Rejected]:
     """Every record of one input, as articles or rejections. Never raises.
 
     ``url``: where the input was fetched from (resolves relative canonical links of HTML pages); defaults to
@@ -311,8 +370,15 @@ def parse_bytes(data: bytes, source: str, ingest_id: str, now: datetime, cfg: In
     return parse_text(text, k, source, ingest_id, now, cfg, url=url or _source_url(source))
 
 
-def parse_text(text: str, kind: str, source: str, ingest_id: str, now: datetime, cfg: IngestSettings,
-               url: str | None = None) -> list[Article | Rejected]:
+def parse_text(
+    text: str,
+    kind: str,
+    source: str,
+    ingest_id: str,
+    now: datetime,
+    cfg: IngestSettings,
+    url: str | None = None,
+) -> list[Article | Rejected]:
     """Every record of decoded ``text`` of a known ``kind`` (txt/json/jsonl/html). Never raises.
 
     No size cap here: ``parse_bytes`` applies the per-input one, the push API its per-request one; each
@@ -326,8 +392,13 @@ def parse_text(text: str, kind: str, source: str, ingest_id: str, now: datetime,
     else:
         parsed = list(parse_txt(text))
     if not parsed:
-        return [Rejected(reason="no-records", detail="the input holds no records",
-                         trace=Trace(ingest_id=ingest_id, record=0, records=1, source=source))]
+        return [
+            Rejected(
+                reason="no-records",
+                detail="the input holds no records",
+                trace=Trace(ingest_id=ingest_id, record=0, records=1, source=source),
+            )
+        ]
     n = len(parsed)
     out: list[Article | Rejected] = []
     for i, p in enumerate(parsed):

@@ -28,8 +28,13 @@ class RateColumn(ProgressColumn):
         return Text("-/s" if speed is None else f"{speed:,.1f}/s", style="progress.data.speed")
 
 
-def progress(iterable: Iterable[T], total: int | None, quiet: bool = False, description: str = "ingest",
-             console: Console | None = None) -> Iterator[T]:
+def progress(
+    iterable: Iterable[T],
+    total: int | None,
+    quiet: bool = False,
+    description: str = "ingest",
+    console: Console | None = None,
+) -> Iterator[T]:
     """Yield from ``iterable`` while showing done/total, items per second and elapsed time on stderr.
 
     ``quiet``, or a stderr that is not a terminal, shows nothing, so logs and CI output stay clean.
@@ -38,8 +43,14 @@ def progress(iterable: Iterable[T], total: int | None, quiet: bool = False, desc
     if quiet or not console.is_terminal:
         yield from iterable
         return
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
-                  TimeElapsedColumn(), console=console) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
         task = bar.add_task(description, total=total)
         for item in iterable:
             yield item

@@ -33,8 +33,15 @@ from services.ingest.encoding import TooLarge, decode_bytes, gunzip, is_gzip
 
 log = logging.getLogger(__name__)
 OnItems = Callable[[list[Article]], Awaitable[None]]
-JSONL_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/x-jsonlines",
-                         "application/json-seq", "application/ndjson"})
+JSONL_TYPES = frozenset(
+    {
+        "application/x-ndjson",
+        "application/jsonl",
+        "application/x-jsonlines",
+        "application/json-seq",
+        "application/ndjson",
+    }
+)
 JSON_TYPES = frozenset({"application/json", "text/json", "", "application/octet-stream", "text/plain"})
 
 
@@ -42,8 +49,9 @@ def _error(status: int, reason: str, detail: str, **headers: str) -> web.Respons
     return web.json_response({"error": reason, "detail": detail}, status=status, headers=headers or None)
 
 
-def make_push_app(on_items: OnItems, cfg: IngestSettings, *,
-                  clock: Callable[[], datetime] = utcnow) -> web.Application:
+def make_push_app(
+    on_items: OnItems, cfg: IngestSettings, *, clock: Callable[[], datetime] = utcnow
+) -> web.Application:
     """The push API as an aiohttp application (run it with ``web.run_app`` or an ``AppRunner``)."""
     token = cfg.push_token.get_secret_value().encode() if cfg.push_token else None
     # aiohttp answers 413 itself when a body passes client_max_size (counted after Content-Encoding).
@@ -57,10 +65,16 @@ def make_push_app(on_items: OnItems, cfg: IngestSettings, *,
 
     async def post_articles(request: web.Request) -> web.Response:
         if not authorized(request):
-            return _error(401, "unauthorized", "a valid bearer token is required",
-                          **{"WWW-Authenticate": 'Bearer realm="newsflow"'})
+            return _error(
+                401,
+                "unauthorized",
+                "a valid bearer token is required",
+                **{"WWW-Authenticate": 'Bearer realm="newsflow"'},
+            )
         if request.content_length is not None and request.content_length > cfg.push_max_body_bytes:
-            return _error(413, "too-large", f"body of {request.content_length} bytes > {cfg.push_max_body_bytes}")
+            return _error(
+                413, "too-large", f"body of {request.content_length} bytes > {cfg.push_max_body_bytes}"
+            )
         ctype = request.content_type.lower()
         if ctype in JSONL_TYPES:
             kind = "jsonl"
@@ -86,27 +100,43 @@ def make_push_app(on_items: OnItems, cfg: IngestSettings, *,
             kind = "jsonl" if logic.looks_like_jsonl(text) else "json"
         results = logic.parse_text(text, kind, "push", ingest_id, clock(), cfg)
         if len(results) > cfg.push_max_records:
-            return _error(413, "too-many-records", f"{len(results)} records > push_max_records {cfg.push_max_records}")
-        if kind == "json" and len(results) == 1 and isinstance(results[0], Rejected) and results[0].reason in (
-                "invalid-json", "json-too-deep", "no-records"):
+            return _error(
+                413, "too-many-records", f"{len(results)} records > push_max_records {cfg.push_max_records}"
+            )
+        if (
+            kind == "json"
+            and len(results) == 1
+            and isinstance(results[0], Rejected)
+            and results[0].reason in ("invalid-json", "json-too-deep", "no-records")
+        ):
             return _error(400, results[0].reason, results[0].detail)
         accepted = [r for r in results if isinstance(r, Article)]
         rejected: list[dict[str, Any]] = [
             {"index": r.trace.record if r.trace else i, "reason": r.reason, "detail": r.detail}
-            for i, r in enumerate(results) if isinstance(r, Rejected)
+            for i, r in enumerate(results)
+            if isinstance(r, Rejected)
         ]
         if accepted:
             try:
                 await on_items(accepted)
             except Exception as exc:
-                log.warning("push hand-off failed ingest_id=%s records=%d error=%s", ingest_id, len(accepted),
-                            type(exc).__name__)
-                return _error(503, "unavailable", "articles could not be queued; retry later",
-                              **{"Retry-After": "5"})
+                log.warning(
+                    "push hand-off failed ingest_id=%s records=%d error=%s",
+                    ingest_id,
+                    len(accepted),
+                    type(exc).__name__,
+                )
+                return _error(
+                    503, "unavailable", "articles could not be queued; retry later", **{"Retry-After": "5"}
+                )
         log.info("push ingest_id=%s accepted=%d rejected=%d", ingest_id, len(accepted), len(rejected))
         return web.json_response(
-            {"ingest_id": ingest_id, "accepted": len(accepted), "ids": [a.id for a in accepted],
-             "rejected": rejected},
+            {
+                "ingest_id": ingest_id,
+                "accepted": len(accepted),
+                "ids": [a.id for a in accepted],
+                "rejected": rejected,
+            },
             status=202 if accepted else 422,
         )
 

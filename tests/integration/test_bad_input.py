@@ -18,15 +18,23 @@ from tests.harness import cli_env
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
 
-def test_every_bad_input_is_dead_lettered_with_a_reason_and_good_ones_beside_them_are_indexed(tmp_path: Path) -> None:
+def test_every_bad_input_is_dead_lettered_with_a_reason_and_good_ones_beside_them_are_indexed(
+    tmp_path: Path,
+) -> None:
     folder = tmp_path / "inputs"
     expected = write_corpus(folder)
     for seed in SEEDS.iterdir():
         shutil.copy(seed, folder / seed.name)
     env = cli_env()
     env["NEWSFLOW_DATA_DIR"] = str(tmp_path / "nf")
-    out = subprocess.run([sys.executable, "-m", "services.cli", "demo", "--json", str(folder)], cwd=REPO, env=env,
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-m", "services.cli", "demo", "--json", str(folder)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout)
 
@@ -35,8 +43,11 @@ def test_every_bad_input_is_dead_lettered_with_a_reason_and_good_ones_beside_the
     assert len(expected) >= 50 and bad_total >= 50
     assert report["articles_in"] == bad_total + good_total + 4
     dead_by_source = Counter(Path(d["source"]).name for d in report["dead_letters"])
-    wrong = {name: (dead_by_source.get(name, 0), bad) for name, (bad, _) in expected.items()
-             if dead_by_source.get(name, 0) != bad}
+    wrong = {
+        name: (dead_by_source.get(name, 0), bad)
+        for name, (bad, _) in expected.items()
+        if dead_by_source.get(name, 0) != bad
+    }
     assert wrong == {}, "file: (dead letters, expected)"
     assert all(d["reason"] for d in report["dead_letters"])
     assert report["dead_lettered"] == bad_total

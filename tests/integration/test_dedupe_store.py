@@ -38,15 +38,22 @@ def body(name: str) -> str:
 
 
 def entry(key: str, text: str, at: datetime) -> Entry:
-    a = Article(id=article_id(None, text), trace=Trace(ingest_id=key, source=key), source=key, body=text,
-                published_at=at, ingested_at=at)
+    a = Article(
+        id=article_id(None, text),
+        trace=Trace(ingest_id=key, source=key),
+        source=key,
+        body=text,
+        published_at=at,
+        ingested_at=at,
+    )
     s = logic.signature(a, CFG)
     assert isinstance(s, Signature)
     return Entry(sig=s, article=a)
 
 
-async def both(stack: Stack, stored: Sequence[Entry], probes: Sequence[Entry]
-               ) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+async def both(
+    stack: Stack, stored: Sequence[Entry], probes: Sequence[Entry]
+) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """Candidates of each probe from the search store and from the memory store, given the same entries."""
     es = async_client(ElasticSettings(url=stack.search.url, compat="osmem"))
     try:
@@ -58,8 +65,10 @@ async def both(stack: Stack, stored: Sequence[Entry], probes: Sequence[Entry]
             await mem.register([e])
         sigs = [e.sig for e in probes]
         got, want = await store.candidates(sigs), await mem.candidates(sigs)
+
         def named(c: dict[str, list[str]]) -> dict[str, set[str]]:  # ingest keys are "<ingest_id>:<record>"
             return {k.split(":")[0]: {x.split(":")[0] for x in v} for k, v in c.items()}
+
         return named(got), named(want)
     finally:
         await es.close()
@@ -68,22 +77,22 @@ async def both(stack: Stack, stored: Sequence[Entry], probes: Sequence[Entry]
 def test_search_store_finds_the_candidates_the_memory_store_finds(stack: Stack) -> None:
     b000, b001, b002, b003 = (body(n) for n in ("000", "001", "002", "003"))
     stored = [
-        entry("s001", b001, T0),                             # the wire story
-        entry("s003", b003, T0 - timedelta(days=300)),       # another event, long before
-        entry("s001-late", b001, T0 + timedelta(days=40)),   # the wire story again, weeks later
+        entry("s001", b001, T0),  # the wire story
+        entry("s003", b003, T0 - timedelta(days=300)),  # another event, long before
+        entry("s001-late", b001, T0 + timedelta(days=40)),  # the wire story again, weeks later
     ]
     probes = [
-        entry("p002", b002, T0 + timedelta(hours=2)),        # a rewrite of 001, same day
-        entry("p000-next", b000, T0 + timedelta(days=2)),    # another report of the event, within the window
-        entry("p000-4d", b000, T0 + timedelta(days=4)),      # just outside the window (3 days)
-        entry("p000-far", b000, T0 + timedelta(days=20)),    # far outside it
-        entry("p001-copy", b001, T0 + timedelta(days=90)),   # a copy: found whenever it arrives
+        entry("p002", b002, T0 + timedelta(hours=2)),  # a rewrite of 001, same day
+        entry("p000-next", b000, T0 + timedelta(days=2)),  # another report of the event, within the window
+        entry("p000-4d", b000, T0 + timedelta(days=4)),  # just outside the window (3 days)
+        entry("p000-far", b000, T0 + timedelta(days=20)),  # far outside it
+        entry("p001-copy", b001, T0 + timedelta(days=90)),  # a copy: found whenever it arrives
     ]
     got, want = asyncio.run(both(stack, stored, probes))
     assert got == want
-    assert {"s001", "s001-late"} <= got["p001-copy"]           # copies by exact keys, regardless of time
-    assert "s001" in got["p002"]                               # the rewrite
-    assert "s001" in got["p000-next"]                          # same event: shared names within the window
+    assert {"s001", "s001-late"} <= got["p001-copy"]  # copies by exact keys, regardless of time
+    assert "s001" in got["p002"]  # the rewrite
+    assert "s001" in got["p000-next"]  # same event: shared names within the window
     assert "s001" not in got["p000-4d"]
     assert not {"s001", "s001-late"} & got["p000-far"]
-    assert "s003" not in got["p000-next"]                      # ten months apart: never an event candidate
+    assert "s003" not in got["p000-next"]  # ten months apart: never an event candidate

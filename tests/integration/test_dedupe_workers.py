@@ -44,8 +44,10 @@ READY_S = 45.0
 VERDICTS_S = 40.0
 
 HEADER = "By Staff Reporter | The Morning Ledger | Updated 19 Dec 2022, 10:42 GMT"
-FOOTER = ("This story was originally published by the Wire Service. Copyright 2022. All rights reserved. Sign up "
-          "for our daily newsletter to get the latest headlines delivered to your inbox.")
+FOOTER = (
+    "This story was originally published by the Wire Service. Copyright 2022. All rights reserved. Sign up "
+    "for our daily newsletter to get the latest headlines delivered to your inbox."
+)
 
 
 def seed(name: str) -> tuple[str, datetime | None]:
@@ -65,8 +67,15 @@ def syndicated(body: str) -> str:
 
 def make_article(source: str, body: str, published: datetime | None = None) -> Article:
     url = f"https://example.test/{source}"
-    return Article(id=article_id(url, body), trace=Trace(ingest_id=uuid.uuid4().hex, source=source), source=source,
-                   body=body, url=url, canonical_url=url, published_at=published)
+    return Article(
+        id=article_id(url, body),
+        trace=Trace(ingest_id=uuid.uuid4().hex, source=source),
+        source=source,
+        body=body,
+        url=url,
+        canonical_url=url,
+        published_at=published,
+    )
 
 
 @dataclass
@@ -85,31 +94,41 @@ class Cluster:
 
     def env(self, port: int, n: int) -> dict[str, str]:
         env = cli_env()
-        env.update({
-            "NEWSFLOW_KAFKA__BOOTSTRAP": self.stack.broker.bootstrap,
-            "NEWSFLOW_KAFKA__TOPIC_PREFIX": self.prefix,
-            "NEWSFLOW_KAFKA__PARTITIONS": str(PARTITIONS),
-            "NEWSFLOW_ES__URL": self.stack.search.url,
-            "NEWSFLOW_ES__COMPAT": "osmem",
-            "NEWSFLOW_ES__DEDUPE_INDEX": f"{self.prefix}-dedupe",
-            "NEWSFLOW_WEB_PORT": str(port),
-            "NEWSFLOW_DATA_DIR": str(self.tmp / f"data-{n}"),
-            "NEWSFLOW_LOG_LEVEL": "INFO",
-        })
+        env.update(
+            {
+                "NEWSFLOW_KAFKA__BOOTSTRAP": self.stack.broker.bootstrap,
+                "NEWSFLOW_KAFKA__TOPIC_PREFIX": self.prefix,
+                "NEWSFLOW_KAFKA__PARTITIONS": str(PARTITIONS),
+                "NEWSFLOW_ES__URL": self.stack.search.url,
+                "NEWSFLOW_ES__COMPAT": "osmem",
+                "NEWSFLOW_ES__DEDUPE_INDEX": f"{self.prefix}-dedupe",
+                "NEWSFLOW_WEB_PORT": str(port),
+                "NEWSFLOW_DATA_DIR": str(self.tmp / f"data-{n}"),
+                "NEWSFLOW_LOG_LEVEL": "INFO",
+            }
+        )
         return env
 
     def create_topics(self) -> None:
-        create_topics(KafkaSettings(bootstrap=self.stack.broker.bootstrap, topic_prefix=self.prefix,
-                                    partitions=PARTITIONS))
+        create_topics(
+            KafkaSettings(
+                bootstrap=self.stack.broker.bootstrap, topic_prefix=self.prefix, partitions=PARTITIONS
+            )
+        )
 
     def start(self, n: int) -> None:
         port = self.ports.get(n) or free_port()
         self.ports[n] = port
         (self.tmp / f"data-{n}").mkdir(exist_ok=True)
         log = (self.tmp / f"dedupe-{n}.log").open("ab")
-        self.procs[n] = subprocess.Popen([sys.executable, "-m", "services.cli", "worker", "dedupe"], cwd=REPO,
-                                         env=self.env(port, n), stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
+        self.procs[n] = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "worker", "dedupe"],
+            cwd=REPO,
+            env=self.env(port, n),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
 
     def kill(self, n: int, sig: int = signal.SIGKILL) -> None:
         proc = self.procs.pop(n)
@@ -166,9 +185,15 @@ class Verdicts:
     """Reads the unique and duplicates topics from the start."""
 
     def __init__(self, stack: Stack, topics: TopicNames) -> None:
-        self.consumer = KafkaConsumer(topics.unique, topics.duplicates, bootstrap_servers=stack.broker.bootstrap,
-                                      auto_offset_reset="earliest", enable_auto_commit=False, group_id=None,
-                                      consumer_timeout_ms=500)
+        self.consumer = KafkaConsumer(
+            topics.unique,
+            topics.duplicates,
+            bootstrap_servers=stack.broker.bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            group_id=None,
+            consumer_timeout_ms=500,
+        )
         self.topics = topics
         self.unique: list[dict[str, Any]] = []
         self.unique_partitions: list[int] = []
@@ -190,8 +215,11 @@ class Verdicts:
             self.poll()
             return True if len(self.unique) + len(self.duplicates) >= total else None
 
-        wait_for(f"{total} verdicts (have {len(self.unique)} unique, {len(self.duplicates)} duplicates)", probe,
-                 timeout_s)
+        wait_for(
+            f"{total} verdicts (have {len(self.unique)} unique, {len(self.duplicates)} duplicates)",
+            probe,
+            timeout_s,
+        )
         time.sleep(0.5)
         self.poll()  # anything extra (a doubled verdict) shows up now
 
@@ -241,8 +269,11 @@ def test_two_workers_catch_copies_that_land_on_other_partitions(cluster: Cluster
         for copy, _, original, kind in copies:
             d = got.get(copy.id)
             if copy.id == originals[0].id:  # exact copies share the original's id: find them by ingest key
-                d = next(x for x in verdicts.duplicates
-                         if x["duplicate"]["ingest_key"] == f"{copy.trace.ingest_id}:0")
+                d = next(
+                    x
+                    for x in verdicts.duplicates
+                    if x["duplicate"]["ingest_key"] == f"{copy.trace.ingest_id}:0"
+                )
             assert d is not None, f"copy {copy.source} not caught"
             assert d["original_id"] == original.id, copy.source
             assert d["duplicate"]["kind"] == kind, copy.source
@@ -266,17 +297,24 @@ def test_two_workers_never_judge_racing_copies_duplicates_of_each_other(cluster:
         pairs: list[tuple[Article, Article]] = []
         for name in ("000", "001", "003"):
             body, pub = seed(name)
-            pairs.append((make_article(f"{name}-a", syndicated(body), pub), make_article(f"{name}-b", body, pub)))
+            pairs.append(
+                (make_article(f"{name}-a", syndicated(body), pub), make_article(f"{name}-b", body, pub))
+            )
         # both copies of a story at once, on partitions that the two workers split between them
-        produce(cluster.stack, cluster.topics,
-                [(a, i % PARTITIONS) for i, (a, _) in enumerate(pairs)]
-                + [(b, (i + 2) % PARTITIONS) for i, (_, b) in enumerate(pairs)])
+        produce(
+            cluster.stack,
+            cluster.topics,
+            [(a, i % PARTITIONS) for i, (a, _) in enumerate(pairs)]
+            + [(b, (i + 2) % PARTITIONS) for i, (_, b) in enumerate(pairs)],
+        )
         verdicts.wait(2 * len(pairs))
         unique = {u["id"] for u in verdicts.unique}
         dups = {d["duplicate"]["article_id"]: d["original_id"] for d in verdicts.duplicates}
         assert len(verdicts.unique) + len(verdicts.duplicates) == 2 * len(pairs)
         for a, b in pairs:
-            assert a.id in unique or b.id in unique, f"both copies of {a.source} judged duplicates: story lost"
+            assert a.id in unique or b.id in unique, (
+                f"both copies of {a.source} judged duplicates: story lost"
+            )
             for x, y in ((a, b), (b, a)):
                 if x.id in dups:
                     assert dups[x.id] == y.id and y.id in unique
@@ -300,7 +338,9 @@ def test_dedupe_state_survives_a_killed_worker(cluster: Cluster) -> None:
         produce(cluster.stack, cluster.topics, [(copy, 2)])
         verdicts.wait(2)
         assert [u["id"] for u in verdicts.unique] == [original.id]
-        assert [(d["original_id"], d["duplicate"]["kind"]) for d in verdicts.duplicates] == [(original.id, "near")]
+        assert [(d["original_id"], d["duplicate"]["kind"]) for d in verdicts.duplicates] == [
+            (original.id, "near")
+        ]
     finally:
         verdicts.close()
 

@@ -14,9 +14,11 @@ from tests.harness import Pipeline, make_pipeline
 pytestmark = pytest.mark.integration
 
 PLACES = {"Kyiv", "Kiev", "Minsk", "Moscow", "Belarus", "Ukraine", "Russia"}
-GERMAN = ("Die Stadtverwaltung von Freiburg hat am Dienstag einen neuen Haushalt für die öffentlichen Bibliotheken "
-          "beschlossen. Nach einer langen Debatte über Öffnungszeiten und die Heizkosten alter Gebäude im Winter "
-          "stimmte der Gemeinderat mit großer Mehrheit zu. Bürgermeister Martin Horn sprach von einem guten Tag.")
+GERMAN = (
+    "Die Stadtverwaltung von Freiburg hat am Dienstag einen neuen Haushalt für die öffentlichen Bibliotheken "
+    "beschlossen. Nach einer langen Debatte über Öffnungszeiten und die Heizkosten alter Gebäude im Winter "
+    "stimmte der Gemeinderat mit großer Mehrheit zu. Bürgermeister Martin Horn sprach von einem guten Tag."
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +28,16 @@ def enriched(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     p.send_paths(SEEDS)
     p.send_bytes("german.txt", GERMAN.encode())
     # 002 (which spells Kiev) is a recorded duplicate, not a document: another outlet's spelling, indexed.
-    p.send_bytes("kiev.txt", b"Ukrainian President Volodymyr Zelensky spoke in Kiev on Tuesday about the drone "
-                             b"attacks on power plants, while Belarusian leader Alexander Lukashenko met Russian "
-                             b"officials in Minsk, the agencies reported.")
-    paragraph = ("Officials in Springfield met with Governor Maria Lopez on Monday to discuss the budget of "
-                 "the Illinois Department of Transportation and the future of Chicago's bridges. ")
+    p.send_bytes(
+        "kiev.txt",
+        b"Ukrainian President Volodymyr Zelensky spoke in Kiev on Tuesday about the drone "
+        b"attacks on power plants, while Belarusian leader Alexander Lukashenko met Russian "
+        b"officials in Minsk, the agencies reported.",
+    )
+    paragraph = (
+        "Officials in Springfield met with Governor Maria Lopez on Monday to discuss the budget of "
+        "the Illinois Department of Transportation and the future of Chicago's bridges. "
+    )
     p.send_bytes("huge.txt", (paragraph * (1_000_000 // len(paragraph))).encode())
     p.wait(timeout_s=300)
     yield p
@@ -47,8 +54,11 @@ def test_spelling_variants_share_one_id_across_documents(enriched: Pipeline) -> 
         for e in d["entities"]:
             for surface in [e["name"], *e["aliases"]]:
                 ids.setdefault(surface, set()).add(e["id"])
-    for variants in (["Kyiv", "Kiev"], ["Lukashenka", "Lukashenko", "Alexander Lukashenko"],
-                     ["Zelenskiy", "Zelenskyy", "Zelensky", "Volodymyr Zelensky"]):
+    for variants in (
+        ["Kyiv", "Kiev"],
+        ["Lukashenka", "Lukashenko", "Alexander Lukashenko"],
+        ["Zelenskiy", "Zelenskyy", "Zelensky", "Volodymyr Zelensky"],
+    ):
         present = [v for v in variants if v in ids]
         assert len(present) >= 2, f"seeds spell {variants}"
         assert len(set().union(*(ids[v] for v in present))) == 1, f"{present} -> one id"

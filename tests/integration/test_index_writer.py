@@ -24,15 +24,33 @@ NOW = datetime(2024, 5, 1, tzinfo=UTC)
 
 
 def art(i: int) -> EnrichedArticle:
-    return EnrichedArticle(id=f"doc-{i}", trace=Trace(ingest_id=f"i{i}", source=f"s{i}.txt"), source=f"s{i}.txt",
-                           body=f"body {i}", event_id=f"e{i}", content_hash=f"h{i}", ingested_at=NOW)
+    return EnrichedArticle(
+        id=f"doc-{i}",
+        trace=Trace(ingest_id=f"i{i}", source=f"s{i}.txt"),
+        source=f"s{i}.txt",
+        body=f"body {i}",
+        event_id=f"e{i}",
+        content_hash=f"h{i}",
+        ingested_at=NOW,
+    )
 
 
 def dup(original: int, key: str) -> DuplicateArticle:
-    ref = DuplicateRef(source=f"{key}.txt", kind="exact", similarity=1.0, seen_at=NOW, article_id=f"doc-{original}",
-                       ingest_key=key)
-    return DuplicateArticle(original_id=f"doc-{original}", event_id="e", duplicate=ref,
-                            trace=Trace(ingest_id=key, source=f"{key}.txt"), ingested_at=NOW)
+    ref = DuplicateRef(
+        source=f"{key}.txt",
+        kind="exact",
+        similarity=1.0,
+        seen_at=NOW,
+        article_id=f"doc-{original}",
+        ingest_key=key,
+    )
+    return DuplicateArticle(
+        original_id=f"doc-{original}",
+        event_id="e",
+        duplicate=ref,
+        trace=Trace(ingest_id=key, source=f"{key}.txt"),
+        ingested_at=NOW,
+    )
 
 
 @pytest.fixture
@@ -48,8 +66,14 @@ def env(stack: Stack) -> Iterator[tuple[ElasticSettings, FaultProxy]]:
     proxy.stop()
 
 
-def run_write(cfg: ElasticSettings, proxy: FaultProxy, arts: list[EnrichedArticle], dups: list[DuplicateArticle],
-              during: object = None, **over: float) -> tuple[list[str], list[tuple[str, str]]]:
+def run_write(
+    cfg: ElasticSettings,
+    proxy: FaultProxy,
+    arts: list[EnrichedArticle],
+    dups: list[DuplicateArticle],
+    during: object = None,
+    **over: float,
+) -> tuple[list[str], list[tuple[str, str]]]:
     icfg = IndexSettings(backoff_base_s=0.01, backoff_max_s=0.05, unreachable_pause_s=0.2, **over)  # type: ignore[arg-type]
 
     async def go() -> tuple[list[str], list[tuple[str, str]]]:

@@ -36,8 +36,13 @@ def pages(shared_data: Path) -> dict[str, tuple[bytes, str]]:
         pytest.skip(f"extraction benchmark not found at {bench}")
     truth = json.loads((bench / "ground-truth.json").read_text(encoding="utf-8"))
     keys = sorted(truth)[:6]
-    return {k: (gzip.decompress((bench / "html" / f"{k}.html.gz").read_bytes()),
-                " ".join(truth[k]["articleBody"].split()[:6])) for k in keys}
+    return {
+        k: (
+            gzip.decompress((bench / "html" / f"{k}.html.gz").read_bytes()),
+            " ".join(truth[k]["articleBody"].split()[:6]),
+        )
+        for k in keys
+    }
 
 
 def cfg_for(tmp_path: Path) -> IngestSettings:
@@ -63,8 +68,9 @@ def run(body: Callable[[LocalServer, Fetcher], Awaitable[None]], cfg: IngestSett
     asyncio.run(main())
 
 
-def test_feed_polls_take_all_then_nothing_then_only_the_new_entry(pages: dict[str, tuple[bytes, str]],
-                                                                  tmp_path: Path) -> None:
+def test_feed_polls_take_all_then_nothing_then_only_the_new_entry(
+    pages: dict[str, tuple[bytes, str]], tmp_path: Path
+) -> None:
     cfg = cfg_for(tmp_path)
     keys = list(pages)
 
@@ -105,7 +111,9 @@ def test_feed_state_survives_a_restart(pages: dict[str, tuple[bytes, str]], tmp_
     async def body(srv: LocalServer, fetcher: Fetcher) -> None:
         k = next(iter(pages))
         srv.pages[f"/p/{k}.html"] = Page(pages[k][0])
-        srv.pages["/feed.xml"] = Page(rss([(k, "One", srv.url(f"/p/{k}.html"))]), content_type="application/rss+xml")
+        srv.pages["/feed.xml"] = Page(
+            rss([(k, "One", srv.url(f"/p/{k}.html"))]), content_type="application/rss+xml"
+        )
         state = FeedState(cfg.feed_state_path, cfg.feed_seen_max)
         assert len(await drain(FeedSource([srv.url("/feed.xml")], fetcher, state))) == 1
         # A new process (new FeedSource, same state file), and a server without ETags: the seen list decides.
@@ -119,10 +127,12 @@ def test_an_entry_whose_page_is_gone_falls_back_to_the_feed_text(tmp_path: Path)
     cfg = cfg_for(tmp_path)
 
     async def body(srv: LocalServer, fetcher: Fetcher) -> None:
-        srv.pages["/feed.xml"] = Page(rss([("g1", "Gone story", srv.url("/missing.html"))]),
-                                      content_type="application/rss+xml")
-        items = await drain(FeedSource([srv.url("/feed.xml")], fetcher,
-                                       FeedState(cfg.feed_state_path, cfg.feed_seen_max)))
+        srv.pages["/feed.xml"] = Page(
+            rss([("g1", "Gone story", srv.url("/missing.html"))]), content_type="application/rss+xml"
+        )
+        items = await drain(
+            FeedSource([srv.url("/feed.xml")], fetcher, FeedState(cfg.feed_state_path, cfg.feed_seen_max))
+        )
         (article,) = articles(items, cfg)
         assert isinstance(article, Article)
         assert article.title == "Gone story" and article.body == "Summary of Gone story"
@@ -134,14 +144,18 @@ def test_an_entry_whose_page_fails_transiently_is_retried_on_the_next_poll(tmp_p
     cfg = cfg_for(tmp_path)
 
     async def body(srv: LocalServer, fetcher: Fetcher) -> None:
-        srv.pages["/feed.xml"] = Page(rss([("g1", "Flaky", srv.url("/flaky.html"))]),
-                                      content_type="application/rss+xml", conditional=True)
+        srv.pages["/feed.xml"] = Page(
+            rss([("g1", "Flaky", srv.url("/flaky.html"))]),
+            content_type="application/rss+xml",
+            conditional=True,
+        )
         srv.pages["/flaky.html"] = Page(b"busy", status=503)
         feed = FeedSource([srv.url("/feed.xml")], fetcher, FeedState(cfg.feed_state_path, cfg.feed_seen_max))
         (first,) = await drain(feed)
         assert isinstance(first, Rejected) and first.reason == "http-503"
-        srv.pages["/flaky.html"] = Page(b"<html><body><article>" + b"<p>Back up and running now. </p>" * 30
-                                        + b"</article></body></html>")
+        srv.pages["/flaky.html"] = Page(
+            b"<html><body><article>" + b"<p>Back up and running now. </p>" * 30 + b"</article></body></html>"
+        )
         (second,) = await drain(feed)
         assert isinstance(second, InboxItem) and b"Back up" in base64.b64decode(second.content_b64)
 
@@ -153,15 +167,17 @@ def test_a_feed_that_is_not_a_feed_is_a_rejection(tmp_path: Path) -> None:
 
     async def body(srv: LocalServer, fetcher: Fetcher) -> None:
         srv.pages["/feed.xml"] = Page(b"\x00\x01 not xml at all <<<", content_type="application/rss+xml")
-        (got,) = await drain(FeedSource([srv.url("/feed.xml")], fetcher,
-                                        FeedState(cfg.feed_state_path, cfg.feed_seen_max)))
+        (got,) = await drain(
+            FeedSource([srv.url("/feed.xml")], fetcher, FeedState(cfg.feed_state_path, cfg.feed_seen_max))
+        )
         assert isinstance(got, Rejected) and got.reason == "invalid-feed"
 
     run(body, cfg)
 
 
-def test_a_url_source_hands_over_the_page_and_its_final_url(pages: dict[str, tuple[bytes, str]],
-                                                            tmp_path: Path) -> None:
+def test_a_url_source_hands_over_the_page_and_its_final_url(
+    pages: dict[str, tuple[bytes, str]], tmp_path: Path
+) -> None:
     cfg = cfg_for(tmp_path)
 
     async def body(srv: LocalServer, fetcher: Fetcher) -> None:

@@ -50,17 +50,28 @@ def wait_listening(port: int, timeout_s: float = 60) -> None:
 def test_push_api_requires_its_token_and_indexes_good_records_while_reporting_bad_ones(
     stack: Stack, tmp_path: Path
 ) -> None:
-    p = make_pipeline(stack, tmp_path).start(env={"ingest": {"NEWSFLOW_INGEST__PUSH_TOKEN": TOKEN,
-                                                              "NEWSFLOW_INGEST__PUSH_MAX_BODY_BYTES": "65536"}})
+    p = make_pipeline(stack, tmp_path).start(
+        env={
+            "ingest": {"NEWSFLOW_INGEST__PUSH_TOKEN": TOKEN, "NEWSFLOW_INGEST__PUSH_MAX_BODY_BYTES": "65536"}
+        }
+    )
     try:
         port = p.worker("ingest").push_port
         assert port
         wait_listening(port)
         url = f"http://127.0.0.1:{port}/articles"
-        good1 = {"title": "Harbour reopens", "body": "The harbour of Kelmstad reopened on Monday after storms "
-                 "closed it for a week, the port authority said.", "url": "https://www.example.com/a?utm_source=x"}
-        good2 = {"title": "Bridge vote", "body": "Councillors in Dunmere voted to repair the old stone bridge "
-                 "instead of building a new one, ending a year of debate.", "published_at": "2024-03-02"}
+        good1 = {
+            "title": "Harbour reopens",
+            "body": "The harbour of Kelmstad reopened on Monday after storms "
+            "closed it for a week, the port authority said.",
+            "url": "https://www.example.com/a?utm_source=x",
+        }
+        good2 = {
+            "title": "Bridge vote",
+            "body": "Councillors in Dunmere voted to repair the old stone bridge "
+            "instead of building a new one, ending a year of debate.",
+            "published_at": "2024-03-02",
+        }
         bad = {"title": "No body"}
         body = b"\n".join(json.dumps(x).encode() for x in (good1, bad, good2))
 
@@ -82,10 +93,14 @@ def test_push_api_requires_its_token_and_indexes_good_records_while_reporting_ba
         p.stop()
 
 
-def test_a_page_fetched_by_url_is_extracted_and_indexed(stack: Stack, tmp_path: Path, shared_data: Path) -> None:
+def test_a_page_fetched_by_url_is_extracted_and_indexed(
+    stack: Stack, tmp_path: Path, shared_data: Path
+) -> None:
     truth = json.loads((shared_data / "extraction-benchmark" / "ground-truth.json").read_text())
     page_id = sorted(truth)[0]
-    html = gzip.decompress((shared_data / "extraction-benchmark" / "html" / f"{page_id}.html.gz").read_bytes())
+    html = gzip.decompress(
+        (shared_data / "extraction-benchmark" / "html" / f"{page_id}.html.gz").read_bytes()
+    )
     site = tmp_path / "site"
     site.mkdir()
     (site / "story.html").write_bytes(html)
@@ -95,9 +110,22 @@ def test_a_page_fetched_by_url_is_extracted_and_indexed(stack: Stack, tmp_path: 
     try:
         env = cli_env(p.settings)
         env["NEWSFLOW_INGEST__FETCH_ALLOW_HOSTS"] = '["127.0.0.1"]'
-        out = subprocess.run([sys.executable, "-m", "services.cli", "ingest", "--quiet", "--url",
-                              f"http://127.0.0.1:{server.server_address[1]}/story.html"],
-                             cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "services.cli",
+                "ingest",
+                "--quiet",
+                "--url",
+                f"http://127.0.0.1:{server.server_address[1]}/story.html",
+            ],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr[-2000:]
         [doc] = p.wait_documents(1)
         expected_words = set(truth[page_id]["articleBody"].split())
@@ -109,21 +137,28 @@ def test_a_page_fetched_by_url_is_extracted_and_indexed(stack: Stack, tmp_path: 
         server.shutdown()
 
 
-def test_a_feed_is_ingested_once_and_a_second_poll_sends_nothing(stack: Stack, tmp_path: Path,
-                                                                  shared_data: Path) -> None:
+def test_a_feed_is_ingested_once_and_a_second_poll_sends_nothing(
+    stack: Stack, tmp_path: Path, shared_data: Path
+) -> None:
     truth = json.loads((shared_data / "extraction-benchmark" / "ground-truth.json").read_text())
     ids = sorted(truth)[1:3]
     site = tmp_path / "site"
     site.mkdir()
     for pid in ids:
-        html = gzip.decompress((shared_data / "extraction-benchmark" / "html" / f"{pid}.html.gz").read_bytes())
+        html = gzip.decompress(
+            (shared_data / "extraction-benchmark" / "html" / f"{pid}.html.gz").read_bytes()
+        )
         (site / f"{pid}.html").write_bytes(html)
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(site)))
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    items = "".join(f"<item><title>Story {pid}</title><link>{base}/{pid}.html</link><guid>{pid}</guid></item>"
-                    for pid in ids)
-    (site / "feed.xml").write_text(f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
-                                   f"<link>{base}/</link><description>d</description>{items}</channel></rss>")
+    items = "".join(
+        f"<item><title>Story {pid}</title><link>{base}/{pid}.html</link><guid>{pid}</guid></item>"
+        for pid in ids
+    )
+    (site / "feed.xml").write_text(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        f"<link>{base}/</link><description>d</description>{items}</channel></rss>"
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     p = make_pipeline(stack, tmp_path).start()
     try:
@@ -132,8 +167,14 @@ def test_a_feed_is_ingested_once_and_a_second_poll_sends_nothing(stack: Stack, t
         env["NEWSFLOW_INGEST__FEED_STATE_PATH"] = str(tmp_path / "feeds.json")
 
         def poll() -> int:
-            out = subprocess.run([sys.executable, "-m", "services.cli", "ingest", "--feed", f"{base}/feed.xml"],
-                                 cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+            out = subprocess.run(
+                [sys.executable, "-m", "services.cli", "ingest", "--feed", f"{base}/feed.xml"],
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             assert out.returncode == 0, out.stderr[-2000:]
             return int(json.loads(out.stdout.strip().splitlines()[-1])["sent"])
 

@@ -28,8 +28,14 @@ def loaded(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
 
 def newsflow(p: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
     env = cli_env(p.settings)
-    out = subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=REPO, env=env, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return out
 
@@ -53,7 +59,9 @@ def test_search_filters_by_entity_and_date(loaded: Pipeline) -> None:
 
 def test_dlq_lists_the_broken_input_with_its_reason(loaded: Pipeline) -> None:
     lines = [json.loads(x) for x in newsflow(loaded, "dlq", "list", "--json").stdout.splitlines()]
-    assert [(x["source"], x["stage"], x["reason"]) for x in lines] == [("broken.json", "ingest", "invalid-json")]
+    assert [(x["source"], x["stage"], x["reason"]) for x in lines] == [
+        ("broken.json", "ingest", "invalid-json")
+    ]
     shown = json.loads(newsflow(loaded, "dlq", "show", lines[0]["ref"]).stdout)
     assert shown["origin"]["topic"].endswith(".inbox") and shown["payload"]
 

@@ -91,8 +91,14 @@ def test_invalid_messages_are_dead_lettered_and_the_workers_keep_going(pipeline:
 def test_demo_json_reports_what_the_index_holds(tmp_path: Path) -> None:
     env = cli_env()
     env["NEWSFLOW_DATA_DIR"] = str(tmp_path / "nf")
-    out = subprocess.run([sys.executable, "-m", "services.cli", "demo", "--json", "seeds/"], cwd=REPO, env=env,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "services.cli", "demo", "--json", "seeds/"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout)
     assert report["articles_in"] == 4
@@ -101,12 +107,22 @@ def test_demo_json_reports_what_the_index_holds(tmp_path: Path) -> None:
     assert report["indexed"] + sum(len(d["duplicates"]) for d in report["documents"]) == 4
     for d in report["documents"]:
         assert d["source"].startswith("seeds/")
-        assert set(d) >= {"id", "source", "title", "published_at", "language", "event_id", "duplicates", "entities"}
-    docs = {d["source"][len("seeds/"):len("seeds/") + 3]: d for d in report["documents"]}
+        assert set(d) >= {
+            "id",
+            "source",
+            "title",
+            "published_at",
+            "language",
+            "event_id",
+            "duplicates",
+            "entities",
+        }
+    docs = {d["source"][len("seeds/") : len("seeds/") + 3]: d for d in report["documents"]}
     # Issue 3: a copy, a rewrite, a different report of the same event and a different event told apart.
     assert sorted(docs) == ["000", "001", "003"]
     assert [(x["source"], x["kind"]) for x in docs["001"]["duplicates"]] == [
-        ("seeds/002_5f5ed081773a5e03.txt", "rewrite")]
+        ("seeds/002_5f5ed081773a5e03.txt", "rewrite")
+    ]
     assert docs["000"]["event_id"] == docs["001"]["event_id"] != docs["003"]["event_id"]
     assert docs["003"]["published_at"] == "2022-02-14T00:00:00Z"
     # Issue 6: counts from a terms aggregation on the canonical id, run against the index.

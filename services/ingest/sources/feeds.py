@@ -74,7 +74,8 @@ class FeedState:
                     seen = memo.get("seen")
                     out[url] = FeedMemo(
                         etag=memo.get("etag") if isinstance(memo.get("etag"), str) else None,
-                        last_modified=memo.get("last_modified") if isinstance(memo.get("last_modified"), str)
+                        last_modified=memo.get("last_modified")
+                        if isinstance(memo.get("last_modified"), str)
                         else None,
                         seen=[s for s in seen if isinstance(s, str)] if isinstance(seen, list) else [],
                     )
@@ -82,7 +83,7 @@ class FeedState:
 
     def save(self, state: dict[str, FeedMemo]) -> None:
         for memo in state.values():
-            memo.seen = memo.seen[-self.seen_max:]
+            memo.seen = memo.seen[-self.seen_max :]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
         try:
@@ -151,8 +152,9 @@ class FeedSource:
 
     async def _poll(self, feed_url: str, state: dict[str, FeedMemo]) -> AsyncIterator[InboxItem | Rejected]:
         memo = state.setdefault(feed_url, FeedMemo())
-        got = await self.fetcher.get(feed_url, etag=memo.etag, last_modified=memo.last_modified,
-                                     accept=ACCEPT_FEED)
+        got = await self.fetcher.get(
+            feed_url, etag=memo.etag, last_modified=memo.last_modified, accept=ACCEPT_FEED
+        )
         feed_trace = Trace(ingest_id="feed:" + digest(feed_url), record=0, records=1, source=feed_url)
         if isinstance(got, Rejected):
             yield got.model_copy(update={"trace": feed_trace})
@@ -160,12 +162,18 @@ class FeedSource:
         if got.not_modified:
             log.debug("feed not modified url=%s", feed_url)
             return
-        parsed = feedparser.parse(got.content, response_headers={
-            "content-location": got.url, "content-type": got.content_type or "application/xml"})
+        parsed = feedparser.parse(
+            got.content,
+            response_headers={
+                "content-location": got.url,
+                "content-type": got.content_type or "application/xml",
+            },
+        )
         entries = list(parsed.get("entries") or [])
         if not entries and parsed.get("bozo"):
-            yield Rejected(reason="invalid-feed", detail=str(parsed.get("bozo_exception", ""))[:300],
-                           trace=feed_trace)
+            yield Rejected(
+                reason="invalid-feed", detail=str(parsed.get("bozo_exception", ""))[:300], trace=feed_trace
+            )
             return
         seen = set(memo.seen)
         retry_later = False
@@ -193,7 +201,11 @@ class FeedSource:
             log.info("entry page refused, using the feed's own text url=%s reason=%s", link, item.reason)
         record = entry_record(entry)
         if not record["body"]:
-            return Rejected(reason="empty-entry", detail="feed entry has no link to fetch and no text",
-                            trace=Trace(ingest_id=ingest_id, record=0, records=1, source=feed_url))
-        return inbox_item(ingest_id, record.get("url") or feed_url, orjson.dumps(record), kind="json",
-                          url=record.get("url"))
+            return Rejected(
+                reason="empty-entry",
+                detail="feed entry has no link to fetch and no text",
+                trace=Trace(ingest_id=ingest_id, record=0, records=1, source=feed_url),
+            )
+        return inbox_item(
+            ingest_id, record.get("url") or feed_url, orjson.dumps(record), kind="json", url=record.get("url")
+        )

@@ -9,11 +9,24 @@ from pathlib import Path
 from services.common.records import InboxItem, Rejected, Trace
 from services.ingest.sources import inbox_item
 
-INPUT_SUFFIXES = (".txt", ".json", ".jsonl", ".ndjson", ".html", ".htm", ".xhtml", ".html.gz", ".json.gz",
-                  ".jsonl.gz", ".txt.gz")
+INPUT_SUFFIXES = (
+    ".txt",
+    ".json",
+    ".jsonl",
+    ".ndjson",
+    ".html",
+    ".htm",
+    ".xhtml",
+    ".html.gz",
+    ".json.gz",
+    ".jsonl.gz",
+    ".txt.gz",
+)
 
 
-def expand(paths: Sequence[str | Path], suffixes: tuple[str, ...] = INPUT_SUFFIXES) -> Iterator[tuple[str, Path]]:
+def expand(
+    paths: Sequence[str | Path], suffixes: tuple[str, ...] = INPUT_SUFFIXES
+) -> Iterator[tuple[str, Path]]:
     """(source as given, file) for every input: files as given, directories walked in sorted path order.
 
     Inside directories only names ending in ``suffixes`` are taken, and hidden files/folders are skipped.
@@ -22,9 +35,13 @@ def expand(paths: Sequence[str | Path], suffixes: tuple[str, ...] = INPUT_SUFFIX
     for given in paths:
         p = Path(given)
         if p.is_dir():
-            found = (x for x in p.rglob("*")
-                     if x.is_file() and x.name.lower().endswith(suffixes)
-                     and not any(part.startswith(".") for part in x.relative_to(p).parts))
+            found = (
+                x
+                for x in p.rglob("*")
+                if x.is_file()
+                and x.name.lower().endswith(suffixes)
+                and not any(part.startswith(".") for part in x.relative_to(p).parts)
+            )
             for f in sorted(found, key=lambda x: x.relative_to(p).parts):
                 yield str(Path(given) / f.relative_to(p)), f
         else:
@@ -47,12 +64,18 @@ class FileSource:
         try:
             size = path.stat().st_size
             if size > self.max_bytes:
-                return Rejected(reason="too-large", detail=f"{size} bytes > {self.max_bytes}",
-                                trace=Trace(ingest_id=ingest_id, record=0, records=1, source=source))
+                return Rejected(
+                    reason="too-large",
+                    detail=f"{size} bytes > {self.max_bytes}",
+                    trace=Trace(ingest_id=ingest_id, record=0, records=1, source=source),
+                )
             data = path.read_bytes()
         except OSError as exc:
-            return Rejected(reason="unreadable", detail=f"{type(exc).__name__}: {exc}"[:300],
-                            trace=Trace(ingest_id=ingest_id, record=0, records=1, source=source))
+            return Rejected(
+                reason="unreadable",
+                detail=f"{type(exc).__name__}: {exc}"[:300],
+                trace=Trace(ingest_id=ingest_id, record=0, records=1, source=source),
+            )
         return inbox_item(ingest_id, source, data)
 
     def iter_items(self) -> Iterator[InboxItem | Rejected]:

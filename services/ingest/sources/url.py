@@ -25,12 +25,15 @@ class UrlSource:
             yield await fetch_item(self.fetcher, url, ingest_id=uuid.uuid4().hex)
 
 
-async def fetch_item(fetcher: Fetcher, url: str, ingest_id: str, source: str | None = None) -> InboxItem | Rejected:
+async def fetch_item(
+    fetcher: Fetcher, url: str, ingest_id: str, source: str | None = None
+) -> InboxItem | Rejected:
     """One page as an inbox item, or the reason it could not be fetched (with a trace)."""
     got = await fetcher.get(url, accept=ACCEPT_PAGE)
     if isinstance(got, Rejected):
-        return got.model_copy(update={"trace": Trace(ingest_id=ingest_id, record=0, records=1,
-                                                     source=source or url)})
+        return got.model_copy(
+            update={"trace": Trace(ingest_id=ingest_id, record=0, records=1, source=source or url)}
+        )
     return inbox_item(ingest_id, source or url, got.content, url=got.url, kind=kind_of(got))
 
 

@@ -19,7 +19,9 @@ from services.common.settings import ElasticSettings, KafkaSettings, Settings, m
         (b'{"id": "a", "body": 3}', "invalid-record"),
     ],
 )
-def test_decoding_a_broken_message_returns_a_reason_instead_of_raising(raw: bytes | None, reason: str) -> None:
+def test_decoding_a_broken_message_returns_a_reason_instead_of_raising(
+    raw: bytes | None, reason: str
+) -> None:
     result = decode(Article, raw)
     assert isinstance(result, Rejected)
     assert result.reason == reason
@@ -37,7 +39,9 @@ def test_schema_files_match_the_record_types() -> None:
 
 
 def test_config_never_prints_secrets() -> None:
-    s = Settings(kafka=KafkaSettings(sasl_password="hunter2"), es=ElasticSettings(api_key="k3y", password="pw"))
+    s = Settings(
+        kafka=KafkaSettings(sasl_password="hunter2"), es=ElasticSettings(api_key="k3y", password="pw")
+    )
     text = str(masked(s))
     assert "hunter2" not in text and "k3y" not in text and "pw'" not in text
     assert "**********" in text
@@ -54,9 +58,13 @@ def test_readme_configuration_table_lists_every_setting() -> None:
 
     from tests.conftest import REPO
 
-    table = subprocess.run([sys.executable, "scripts/settings_table.py"], cwd=REPO, capture_output=True, text=True,
-                           check=True).stdout
+    table = subprocess.run(
+        [sys.executable, "scripts/settings_table.py"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
     readme = (REPO / "README.md").read_text()
-    missing = [line.split("|")[1].strip() for line in table.splitlines()[2:]
-               if line.split("|")[1].strip() not in readme]
+    missing = [
+        line.split("|")[1].strip()
+        for line in table.splitlines()[2:]
+        if line.split("|")[1].strip() not in readme
+    ]
     assert missing == [], "run scripts/settings_table.py and paste it into README.md"

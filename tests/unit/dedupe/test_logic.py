@@ -33,13 +33,19 @@ T0 = datetime(2022, 12, 19, 9, 0, tzinfo=UTC)
 _n = count()
 
 HEADER = "By Staff Reporter | The Morning Ledger | Updated 19 Dec 2022, 10:42 GMT"
-FOOTER = ("This story was originally published by the Wire Service. Copyright 2022. All rights reserved. Sign up "
-          "for our daily newsletter to get the latest headlines delivered to your inbox.")
-TEMPLATE_HEAD = ("The Valley Gazette | Local news you can trust since 1911 | Subscribe today and save 50% on your "
-                 "first year of digital access. Menu Home News Sports Opinion Business Obituaries Classifieds")
-TEMPLATE_FOOT = ("Copyright 2022 The Valley Gazette, a member of the Gazette Media Group. All rights reserved. This "
-                 "website uses cookies to improve your experience. By continuing to browse you agree to our privacy "
-                 "policy and terms of service. Contact the newsroom with news tips and corrections.")
+FOOTER = (
+    "This story was originally published by the Wire Service. Copyright 2022. All rights reserved. Sign up "
+    "for our daily newsletter to get the latest headlines delivered to your inbox."
+)
+TEMPLATE_HEAD = (
+    "The Valley Gazette | Local news you can trust since 1911 | Subscribe today and save 50% on your "
+    "first year of digital access. Menu Home News Sports Opinion Business Obituaries Classifieds"
+)
+TEMPLATE_FOOT = (
+    "Copyright 2022 The Valley Gazette, a member of the Gazette Media Group. All rights reserved. This "
+    "website uses cookies to improve your experience. By continuing to browse you agree to our privacy "
+    "policy and terms of service. Contact the newsroom with news tips and corrections."
+)
 
 
 def seed(name: str) -> tuple[str, datetime | None]:
@@ -49,13 +55,26 @@ def seed(name: str) -> tuple[str, datetime | None]:
     return clean(fields["body"]), (datetime.fromisoformat(pub).replace(tzinfo=UTC) if pub else None)
 
 
-def art(body: str, *, url: str | None = None, published: datetime | None = None, source: str | None = None,
-        ingest_id: str | None = None) -> Article:
+def art(
+    body: str,
+    *,
+    url: str | None = None,
+    published: datetime | None = None,
+    source: str | None = None,
+    ingest_id: str | None = None,
+) -> Article:
     i = next(_n)
     src = source or f"article-{i}"
-    return Article(id=article_id(url, body), trace=Trace(ingest_id=ingest_id or f"ing{i:06d}", source=src),
-                   source=src, body=body, url=url, canonical_url=url, published_at=published,
-                   ingested_at=T0 + timedelta(seconds=i))
+    return Article(
+        id=article_id(url, body),
+        trace=Trace(ingest_id=ingest_id or f"ing{i:06d}", source=src),
+        source=src,
+        body=body,
+        url=url,
+        canonical_url=url,
+        published_at=published,
+        ingested_at=T0 + timedelta(seconds=i),
+    )
 
 
 def syndicated(body: str) -> str:
@@ -94,23 +113,60 @@ CASES = [
     Case("rewrite of wire story", lambda: _seeds("001", "002"), "rewrite", True),
     Case("independent report of the same event", lambda: _seeds("000", "001"), "unique", True),
     Case("report of another event ten months earlier", lambda: _seeds("000", "003"), "unique", False),
-    Case("same text under another url", lambda: (art(seed("000")[0], url="https://a.example/x"),
-                                                 art(seed("000")[0], url="https://b.example/y")), "exact", True),
-    Case("updated article at the same url", lambda: (art(seed("000")[0], url="https://a.example/x"),
-                                                    art(seed("000")[0] + "\n\nUpdated at 10:00.",
-                                                        url="https://a.example/x")), "exact", True),
-    Case("syndicated copy with new boilerplate and a dropped paragraph",
-         lambda: (art(seed("001")[0]), art(syndicated(seed("001")[0]))), "near", True),
-    Case("syndicated copy of a story that has a date",
-         lambda: (art(seed("003")[0], published=seed("003")[1]),
-                  art(syndicated(seed("003")[0]), published=seed("003")[1])), "near", True),
-    Case("different stories in the same outlet template",
-         lambda: (art(f"{TEMPLATE_HEAD}\n\n{seed('000')[0]}\n\n{TEMPLATE_FOOT}", published=T0),
-                  art(f"{TEMPLATE_HEAD}\n\n{seed('003')[0]}\n\n{TEMPLATE_FOOT}", published=T0)), "unique", False),
-    Case("same short text", lambda: (art("Markets closed early today."), art("Markets closed early today.")),
-         "exact", True),
-    Case("different short texts that share words",
-         lambda: (art("Markets closed early today."), art("Markets opened late today.")), "unique", False),
+    Case(
+        "same text under another url",
+        lambda: (
+            art(seed("000")[0], url="https://a.example/x"),
+            art(seed("000")[0], url="https://b.example/y"),
+        ),
+        "exact",
+        True,
+    ),
+    Case(
+        "updated article at the same url",
+        lambda: (
+            art(seed("000")[0], url="https://a.example/x"),
+            art(seed("000")[0] + "\n\nUpdated at 10:00.", url="https://a.example/x"),
+        ),
+        "exact",
+        True,
+    ),
+    Case(
+        "syndicated copy with new boilerplate and a dropped paragraph",
+        lambda: (art(seed("001")[0]), art(syndicated(seed("001")[0]))),
+        "near",
+        True,
+    ),
+    Case(
+        "syndicated copy of a story that has a date",
+        lambda: (
+            art(seed("003")[0], published=seed("003")[1]),
+            art(syndicated(seed("003")[0]), published=seed("003")[1]),
+        ),
+        "near",
+        True,
+    ),
+    Case(
+        "different stories in the same outlet template",
+        lambda: (
+            art(f"{TEMPLATE_HEAD}\n\n{seed('000')[0]}\n\n{TEMPLATE_FOOT}", published=T0),
+            art(f"{TEMPLATE_HEAD}\n\n{seed('003')[0]}\n\n{TEMPLATE_FOOT}", published=T0),
+        ),
+        "unique",
+        False,
+    ),
+    Case(
+        "same short text",
+        lambda: (art("Markets closed early today."), art("Markets closed early today.")),
+        "exact",
+        True,
+    ),
+    Case(
+        "different short texts that share words",
+        lambda: (art("Markets closed early today."), art("Markets opened late today.")),
+        "unique",
+        False,
+    ),
 ]
 
 
@@ -153,7 +209,9 @@ def test_dedupe_points_a_copy_of_a_copy_at_the_original() -> None:
     original, copy, copy_of_copy = art(body), art(syndicated(body)), art(syndicated(body) + "\n\nMore soon.")
     outs = run(original, copy, copy_of_copy)
     assert [o.decision.verdict for o in outs if o.decision] == ["unique", "duplicate", "duplicate"]
-    assert all(isinstance(o.result, DuplicateArticle) and o.result.original_id == original.id for o in outs[1:])
+    assert all(
+        isinstance(o.result, DuplicateArticle) and o.result.original_id == original.id for o in outs[1:]
+    )
 
 
 def test_dedupe_catches_copies_within_one_batch() -> None:
@@ -161,7 +219,11 @@ def test_dedupe_catches_copies_within_one_batch() -> None:
     arts = [art(body), art(syndicated(body)), art(seed("003")[0], published=seed("003")[1]), art(body)]
     outs = asyncio.run(Deduper(MemoryStore(CFG), CFG).process(arts, T0))
     assert [(o.decision.verdict, o.decision.kind) for o in outs if o.decision] == [
-        ("unique", None), ("duplicate", "near"), ("unique", None), ("duplicate", "exact")]
+        ("unique", None),
+        ("duplicate", "near"),
+        ("unique", None),
+        ("duplicate", "exact"),
+    ]
 
 
 def test_dedupe_gives_a_redelivered_article_the_same_verdict() -> None:
@@ -176,11 +238,14 @@ def test_dedupe_gives_a_redelivered_article_the_same_verdict() -> None:
     assert again[0].decision is not None and again[0].decision.verdict == "unique"
 
 
-@pytest.mark.parametrize(("body", "reason"), [
-    ("   \n  ", "empty-body"),
-    ("\x00\x01\x02 %%%% 0x1f 99 88 77 ### @@@ \x7f\x7f " * 20, "not-text"),
-    ("0101 1100 1110 0001 " * 50, "not-text"),
-])
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("   \n  ", "empty-body"),
+        ("\x00\x01\x02 %%%% 0x1f 99 88 77 ### @@@ \x7f\x7f " * 20, "not-text"),
+        ("0101 1100 1110 0001 " * 50, "not-text"),
+    ],
+)
 def test_dedupe_rejects_input_that_is_not_text(body: str, reason: str) -> None:
     (o,) = run(art(body))
     assert isinstance(o.result, Rejected)
@@ -188,9 +253,14 @@ def test_dedupe_rejects_input_that_is_not_text(body: str, reason: str) -> None:
 
 
 def test_dedupe_judges_a_few_words_only_by_exact_match() -> None:
-    outs = run(art("Breaking: fire downtown."), art("Breaking: fire uptown."), art("Breaking: fire downtown."))
+    outs = run(
+        art("Breaking: fire downtown."), art("Breaking: fire uptown."), art("Breaking: fire downtown.")
+    )
     assert [(o.decision.verdict, o.decision.kind) for o in outs if o.decision] == [
-        ("unique", None), ("unique", None), ("duplicate", "exact")]
+        ("unique", None),
+        ("unique", None),
+        ("duplicate", "exact"),
+    ]
 
 
 def test_dedupe_forgets_articles_older_than_the_window() -> None:
@@ -249,12 +319,23 @@ def test_dedupe_ignores_a_candidate_still_pending_after_the_wait_rather_than_los
 
 
 def test_dedupe_fingerprints_do_not_depend_on_the_process() -> None:
-    code = ("from services.dedupe.features import fingerprint; import sys; "
-            "f = fingerprint(sys.stdin.read()); print(f.minhash.sum(), f.bands.sum(), f.terms[:3])")
+    code = (
+        "from services.dedupe.features import fingerprint; import sys; "
+        "f = fingerprint(sys.stdin.read()); print(f.minhash.sum(), f.bands.sum(), f.terms[:3])"
+    )
     body = seed("000")[0]
-    outs = {subprocess.run([sys.executable, "-c", code], input=body, capture_output=True, text=True, check=True,
-                           cwd=REPO, env={**os.environ, "PYTHONHASHSEED": str(seed_)}).stdout
-            for seed_ in (1, 2)}
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            input=body,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPO,
+            env={**os.environ, "PYTHONHASHSEED": str(seed_)},
+        ).stdout
+        for seed_ in (1, 2)
+    }
     assert len(outs) == 1
 
 
@@ -272,15 +353,22 @@ def test_dedupe_compares_an_article_with_many_candidates_as_it_would_one_by_one(
     assert rewrite.aligned >= CFG.rewrite_min_aligned and rewrite.share >= CFG.rewrite_min_share
 
 
-@pytest.mark.parametrize(("text", "sentences"), [
-    ("Putin arrived. Lukashenko met him.", ["Putin arrived.", "Lukashenko met him."]),
-    ('He said: "We will win." then left', ['He said: "We will win."', "then left"]),
-    ("Mr. Smith spoke. no capital follows. Really?! Yes", ["Mr.", "Smith spoke. no capital follows.", "Really?!",
-                                                          "Yes"]),
-    ("A headline\n\nThe body starts here.\nlower case line", ["A headline", "The body starts here.",
-                                                                "lower case line"]),
-    ("普京抵达明斯克。会谈开始。", ["普京抵达明斯克。", "会谈开始。"]),
-])
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("Putin arrived. Lukashenko met him.", ["Putin arrived.", "Lukashenko met him."]),
+        ('He said: "We will win." then left', ['He said: "We will win."', "then left"]),
+        (
+            "Mr. Smith spoke. no capital follows. Really?! Yes",
+            ["Mr.", "Smith spoke. no capital follows.", "Really?!", "Yes"],
+        ),
+        (
+            "A headline\n\nThe body starts here.\nlower case line",
+            ["A headline", "The body starts here.", "lower case line"],
+        ),
+        ("普京抵达明斯克。会谈开始。", ["普京抵达明斯克。", "会谈开始。"]),
+    ],
+)
 def test_dedupe_splits_sentences_where_a_reader_would(text: str, sentences: list[str]) -> None:
     from services.dedupe.features import split_sentences
 
@@ -294,8 +382,17 @@ def test_dedupe_command_prints_one_line_per_seed_with_verdicts_and_events() -> N
     with redirect_stdout(buf):
         assert main(["dedupe", "--json", str(SEEDS)]) == 0
     lines = [json.loads(x) for x in buf.getvalue().splitlines()]
-    assert [x["source"][-len("000_dde19ad682ac49a8.txt"):][:3] for x in lines] == ["000", "001", "002", "003"]
-    assert [(x["verdict"], x["kind"]) for x in lines] == [("unique", None), ("unique", None),
-                                                          ("duplicate", "rewrite"), ("unique", None)]
+    assert [x["source"][-len("000_dde19ad682ac49a8.txt") :][:3] for x in lines] == [
+        "000",
+        "001",
+        "002",
+        "003",
+    ]
+    assert [(x["verdict"], x["kind"]) for x in lines] == [
+        ("unique", None),
+        ("unique", None),
+        ("duplicate", "rewrite"),
+        ("unique", None),
+    ]
     assert lines[2]["duplicate_of"] == lines[1]["source"]
     assert lines[0]["event_id"] == lines[1]["event_id"] == lines[2]["event_id"] != lines[3]["event_id"]

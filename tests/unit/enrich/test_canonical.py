@@ -50,20 +50,29 @@ def test_ids_are_deterministic_strings_of_class_and_digest() -> None:
     assert entity_id("LOC", "Donbas").startswith("place:")
 
 
-@pytest.mark.parametrize(("word", "key"), [
-    ("Zelenskyy", "zelenski"), ("Lukashenka", "lukashenk"), ("Lukashenko", "lukashenk"), ("Lee", "lee"),
-    ("Kafka", "kafka"),  # -ka folds only on 7+ letters
-])
+@pytest.mark.parametrize(
+    ("word", "key"),
+    [
+        ("Zelenskyy", "zelenski"),
+        ("Lukashenka", "lukashenk"),
+        ("Lukashenko", "lukashenk"),
+        ("Lee", "lee"),
+        ("Kafka", "kafka"),  # -ka folds only on 7+ letters
+    ],
+)
 def test_phonetic_key_folds_transliteration_but_gates_short_words(word: str, key: str) -> None:
     assert phonetic(word) == key
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ("Ukrainian President Volodymyr Zelenskyy", ("Volodymyr", "Zelenskyy")),
-    ("Gen. Mark Milley", ("Mark", "Milley")),
-    ("Putin’s", ("Putin",)),
-    ("Martin Luther King Jr.", ("Martin", "Luther", "King")),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Ukrainian President Volodymyr Zelenskyy", ("Volodymyr", "Zelenskyy")),
+        ("Gen. Mark Milley", ("Mark", "Milley")),
+        ("Putin’s", ("Putin",)),
+        ("Martin Luther King Jr.", ("Martin", "Luther", "King")),
+    ],
+)
 def test_person_name_drops_titles_possessives_and_suffixes(text: str, words: tuple[str, ...]) -> None:
     p = person_name(text)
     assert p is not None and p.words == words
@@ -74,19 +83,24 @@ def test_fold_ignores_case_accents_periods_the_and_possessive() -> None:
     assert fold("Kyïv") == "kyiv"
 
 
-ALIASES = Aliases.from_entries([
-    {"name": "Kyiv", "type": "GPE", "aliases": ["Kiev"]},
-    {"name": "Volodymyr Zelenskyy", "type": "PERSON", "aliases": ["Zelensky", "Volodymyr Zelensky"]},
-    {"name": "United States", "type": "GPE", "aliases": ["US", "America"]},
-])
+ALIASES = Aliases.from_entries(
+    [
+        {"name": "Kyiv", "type": "GPE", "aliases": ["Kiev"]},
+        {"name": "Volodymyr Zelenskyy", "type": "PERSON", "aliases": ["Zelensky", "Volodymyr Zelensky"]},
+        {"name": "United States", "type": "GPE", "aliases": ["US", "America"]},
+    ]
+)
 
 
-@pytest.mark.parametrize(("text", "label", "name", "type_"), [
-    ("Kiev", "PERSON", "Kyiv", "GPE"),             # the alias file decides the type against the model
-    ("Zelenskiy", "GPE", "Volodymyr Zelenskyy", "PERSON"),   # a variant the file does not list, by key
-    ("Volodymyr Zelenskyi", "PERSON", "Volodymyr Zelenskyy", "PERSON"),
-    ("U.S.", "GPE", "United States", "GPE"),
-])
+@pytest.mark.parametrize(
+    ("text", "label", "name", "type_"),
+    [
+        ("Kiev", "PERSON", "Kyiv", "GPE"),  # the alias file decides the type against the model
+        ("Zelenskiy", "GPE", "Volodymyr Zelenskyy", "PERSON"),  # a variant the file does not list, by key
+        ("Volodymyr Zelenskyi", "PERSON", "Volodymyr Zelenskyy", "PERSON"),
+        ("U.S.", "GPE", "United States", "GPE"),
+    ],
+)
 def test_alias_file_resolves_variants_by_key(text: str, label: str, name: str, type_: str) -> None:
     hit = ALIASES.lookup(text, label)
     assert hit is not None and (hit.name, hit.type) == (name, type_)
@@ -95,8 +109,12 @@ def test_alias_file_resolves_variants_by_key(text: str, label: str, name: str, t
 
 def test_alias_file_rejects_an_alias_given_to_two_entities() -> None:
     with pytest.raises(AliasError):
-        Aliases.from_entries([{"name": "A Smith", "type": "PERSON", "aliases": ["Smith"]},
-                              {"name": "B Smith", "type": "PERSON", "aliases": ["Smith"]}])
+        Aliases.from_entries(
+            [
+                {"name": "A Smith", "type": "PERSON", "aliases": ["Smith"]},
+                {"name": "B Smith", "type": "PERSON", "aliases": ["Smith"]},
+            ]
+        )
 
 
 def test_alias_file_rejects_unknown_types() -> None:

@@ -40,15 +40,22 @@ class FakeNer:
 
 
 GAZ = Gazetteer()
-for _name, _pop in (("Kyiv", 2_952_301), ("Ukraine", COUNTRY), ("Paris", 2_138_551), ("Minsk", 1_742_124),
-                    ("Belarus", COUNTRY)):
+for _name, _pop in (
+    ("Kyiv", 2_952_301),
+    ("Ukraine", COUNTRY),
+    ("Paris", 2_138_551),
+    ("Minsk", 1_742_124),
+    ("Belarus", COUNTRY),
+):
     GAZ.add(_name, Place(_name, "GPE", _pop))
 GAZ.add("Kiev", Place("Kyiv", "GPE", 2_952_301, primary=False))
 GAZ.demonyms.update({"ukrainian": "Ukraine", "ukrainians": "Ukraine", "belarusian": "Belarus"})
-ALIASES = Aliases.from_entries([
-    {"name": "Vladimir Putin", "type": "PERSON", "aliases": ["Putin"]},
-    {"name": "United States", "type": "GPE", "aliases": ["US", "U.S."]},
-])
+ALIASES = Aliases.from_entries(
+    [
+        {"name": "Vladimir Putin", "type": "PERSON", "aliases": ["Putin"]},
+        {"name": "United States", "type": "GPE", "aliases": ["US", "U.S."]},
+    ]
+)
 RES = Resources(aliases=ALIASES, gazetteer=GAZ)
 CFG = EnrichSettings()
 
@@ -56,54 +63,96 @@ CFG = EnrichSettings()
 def mentions(text: str, labels: dict[str, str], res: Resources = RES) -> list[tuple[str, str, str]]:
     ms = logic.mentions_of_texts([text], FakeNer(labels), CFG, res)[0]
     for m in ms:
-        assert text[m.start:m.end] == m.text
+        assert text[m.start : m.end] == m.text
     return [(m.text, m.type, m.name) for m in ms]
 
 
 CASES = [
-    ("a place the model calls a person is a place",
-     "Drones hit Kyiv overnight.", {"Kyiv": "PERSON"}, [("Kyiv", "GPE", "Kyiv")]),
-    ("an alternate spelling gets the canonical place name",
-     "Drones hit Kiev overnight.", {"Kiev": "GPE"}, [("Kiev", "GPE", "Kyiv")]),
-    ("a possessive is not part of the name",
-     "Ukraine's army held.", {"Ukraine's": "GPE"}, [("Ukraine", "GPE", "Ukraine")]),
-    ("a demonym the model calls a place is NORP",
-     "Ukrainian forces held.", {"Ukrainian": "GPE"}, [("Ukrainian", "NORP", "Ukrainian")]),
-    ("a title is cut off a person",
-     "Then President Joe Biden spoke.", {"President Joe Biden": "PERSON"}, [("Joe Biden", "PERSON", "Joe Biden")]),
-    ("a surname alone takes the full name of the article",
-     "Olena Smirnova spoke. Later Smirnova left.", {"Olena Smirnova": "PERSON", "Smirnova": "PERSON"},
-     [("Olena Smirnova", "PERSON", "Olena Smirnova"), ("Smirnova", "PERSON", "Olena Smirnova")]),
-    ("a surname the model calls a place is the person the article names",
-     "Valeska Paris left. Paris said so.", {"Valeska Paris": "PERSON", "Paris": "GPE"},
-     [("Valeska Paris", "PERSON", "Valeska Paris"), ("Paris", "PERSON", "Valeska Paris")]),
-    ("a surname the model missed is added",
-     "Daniel Montalvo fled. Montalvo said so.", {"Daniel Montalvo": "PERSON"},
-     [("Daniel Montalvo", "PERSON", "Daniel Montalvo"), ("Montalvo", "PERSON", "Daniel Montalvo")]),
-    ("the alias file names and types",
-     "Putin met US envoys.", {"Putin": "ORG", "US": "GPE"},
-     [("Putin", "PERSON", "Vladimir Putin"), ("US", "GPE", "United States")]),
-    ("an acronym takes the full name it stands for",
-     "The Korean Central News Agency (KCNA) said. KCNA added.",
-     {"Korean Central News Agency": "ORG", "KCNA": "ORG"},
-     [("Korean Central News Agency", "ORG", "Korean Central News Agency")]
-     + [("KCNA", "ORG", "Korean Central News Agency")] * 2),
-    ("a span cut off an unclosed bracket",
-     "The World Health Organisation (WHO said.", {"World Health Organisation (WHO": "ORG"},
-     [("World Health Organisation", "ORG", "World Health Organisation")]),
+    (
+        "a place the model calls a person is a place",
+        "Drones hit Kyiv overnight.",
+        {"Kyiv": "PERSON"},
+        [("Kyiv", "GPE", "Kyiv")],
+    ),
+    (
+        "an alternate spelling gets the canonical place name",
+        "Drones hit Kiev overnight.",
+        {"Kiev": "GPE"},
+        [("Kiev", "GPE", "Kyiv")],
+    ),
+    (
+        "a possessive is not part of the name",
+        "Ukraine's army held.",
+        {"Ukraine's": "GPE"},
+        [("Ukraine", "GPE", "Ukraine")],
+    ),
+    (
+        "a demonym the model calls a place is NORP",
+        "Ukrainian forces held.",
+        {"Ukrainian": "GPE"},
+        [("Ukrainian", "NORP", "Ukrainian")],
+    ),
+    (
+        "a title is cut off a person",
+        "Then President Joe Biden spoke.",
+        {"President Joe Biden": "PERSON"},
+        [("Joe Biden", "PERSON", "Joe Biden")],
+    ),
+    (
+        "a surname alone takes the full name of the article",
+        "Olena Smirnova spoke. Later Smirnova left.",
+        {"Olena Smirnova": "PERSON", "Smirnova": "PERSON"},
+        [("Olena Smirnova", "PERSON", "Olena Smirnova"), ("Smirnova", "PERSON", "Olena Smirnova")],
+    ),
+    (
+        "a surname the model calls a place is the person the article names",
+        "Valeska Paris left. Paris said so.",
+        {"Valeska Paris": "PERSON", "Paris": "GPE"},
+        [("Valeska Paris", "PERSON", "Valeska Paris"), ("Paris", "PERSON", "Valeska Paris")],
+    ),
+    (
+        "a surname the model missed is added",
+        "Daniel Montalvo fled. Montalvo said so.",
+        {"Daniel Montalvo": "PERSON"},
+        [("Daniel Montalvo", "PERSON", "Daniel Montalvo"), ("Montalvo", "PERSON", "Daniel Montalvo")],
+    ),
+    (
+        "the alias file names and types",
+        "Putin met US envoys.",
+        {"Putin": "ORG", "US": "GPE"},
+        [("Putin", "PERSON", "Vladimir Putin"), ("US", "GPE", "United States")],
+    ),
+    (
+        "an acronym takes the full name it stands for",
+        "The Korean Central News Agency (KCNA) said. KCNA added.",
+        {"Korean Central News Agency": "ORG", "KCNA": "ORG"},
+        [("Korean Central News Agency", "ORG", "Korean Central News Agency")]
+        + [("KCNA", "ORG", "Korean Central News Agency")] * 2,
+    ),
+    (
+        "a span cut off an unclosed bracket",
+        "The World Health Organisation (WHO said.",
+        {"World Health Organisation (WHO": "ORG"},
+        [("World Health Organisation", "ORG", "World Health Organisation")],
+    ),
     ("non-entity labels are dropped", "On Monday 5 people came.", {"Monday": "DATE", "5": "CARDINAL"}, []),
 ]
 
 
 @pytest.mark.parametrize(("why", "text", "labels", "expected"), CASES, ids=[c[0] for c in CASES])
-def test_enrich_step_corrects_and_names_mentions(why: str, text: str, labels: dict[str, str],
-                                                  expected: list[tuple[str, str, str]]) -> None:
+def test_enrich_step_corrects_and_names_mentions(
+    why: str, text: str, labels: dict[str, str], expected: list[tuple[str, str, str]]
+) -> None:
     assert mentions(text, labels) == expected
 
 
 def test_every_mention_of_one_entity_shares_its_id() -> None:
-    ms = logic.mentions_of_texts(["Vladimir Putin spoke. Putin left. Putin's plane."],
-                                 FakeNer({"Vladimir Putin": "PERSON", "Putin": "PERSON"}), CFG, RES)[0]
+    ms = logic.mentions_of_texts(
+        ["Vladimir Putin spoke. Putin left. Putin's plane."],
+        FakeNer({"Vladimir Putin": "PERSON", "Putin": "PERSON"}),
+        CFG,
+        RES,
+    )[0]
     assert {m.id for m in ms} == {entity_id("PERSON", "Vladimir Putin")}
     (entity,) = logic.entities_of(ms)
     assert (entity.name, entity.type, entity.mentions) == ("Vladimir Putin", "PERSON", 3)
@@ -120,13 +169,21 @@ def test_without_fixes_the_model_labels_stand() -> None:
     assert mentions("Drones hit Kyiv.", {"Kyiv": "PERSON"}, bare) == [("Kyiv", "PERSON", "Kyiv")]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("PUTIN MEETS LUKASHENKA IN MINSK\n\nPutin met Lukashenka in Minsk.",
-     "Putin meets Lukashenka in Minsk\n\nPutin met Lukashenka in Minsk."),
-    ("KYIV, Ukraine (AP) — Drones hit Kyiv.", "Kyiv, Ukraine (AP) — Drones hit Kyiv."),
-    ("NATO SUMMIT OPENS IN VILNIUS\n\nNATO leaders met.", "NATO summit opens in vilnius\n\nNATO leaders met."),
-    ("Nothing in capitals here.", "Nothing in capitals here."),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "PUTIN MEETS LUKASHENKA IN MINSK\n\nPutin met Lukashenka in Minsk.",
+            "Putin meets Lukashenka in Minsk\n\nPutin met Lukashenka in Minsk.",
+        ),
+        ("KYIV, Ukraine (AP) — Drones hit Kyiv.", "Kyiv, Ukraine (AP) — Drones hit Kyiv."),
+        (
+            "NATO SUMMIT OPENS IN VILNIUS\n\nNATO leaders met.",
+            "NATO summit opens in vilnius\n\nNATO leaders met.",
+        ),
+        ("Nothing in capitals here.", "Nothing in capitals here."),
+    ],
+)
 def test_truecase_restores_capital_lines_keeping_every_offset(text: str, expected: str) -> None:
     assert truecase(text) == expected
     assert len(truecase(text)) == len(text)
@@ -155,33 +212,48 @@ def test_a_long_article_is_cut_into_pieces_with_offsets_into_the_whole_body() ->
     ner = FakeNer({"Kyiv": "GPE"})
     (ms,) = logic.mentions_of_texts([text], ner, cfg, RES)
     assert len(ms) == 2000
-    assert all(text[m.start:m.end] == "Kyiv" for m in ms)
+    assert all(text[m.start : m.end] == "Kyiv" for m in ms)
     assert max(len(t) for t in ner.calls[0]) <= 2000
 
 
 def _article(body: str, language: str | None = None) -> UniqueArticle:
-    return UniqueArticle(id="a1", trace=Trace(ingest_id="i", source="s"), source="s", body=body,
-                         language=language, event_id="e", content_hash="h",
-                         ingested_at=datetime(2024, 1, 1, tzinfo=UTC))
+    return UniqueArticle(
+        id="a1",
+        trace=Trace(ingest_id="i", source="s"),
+        source="s",
+        body=body,
+        language=language,
+        event_id="e",
+        content_hash="h",
+        ingested_at=datetime(2024, 1, 1, tzinfo=UTC),
+    )
 
 
 def test_enrich_batch_skips_non_english_articles_and_flags_cut_ones() -> None:
     cfg = EnrichSettings(max_chars=1000)
-    arts = [_article("Drones hit Kyiv."), _article("Drohnen trafen Kyiv.", "de"),
-            _article("Drones hit Kyiv. " * 200, "en-GB")]
+    arts = [
+        _article("Drones hit Kyiv."),
+        _article("Drohnen trafen Kyiv.", "de"),
+        _article("Drones hit Kyiv. " * 200, "en-GB"),
+    ]
     ner = FakeNer({"Kyiv": "GPE"})
     out = logic.enrich_batch(arts, ner, cfg, RES)
     assert all(isinstance(o, EnrichedArticle) for o in out)
     en, de, long = out
-    assert isinstance(en, EnrichedArticle) and isinstance(de, EnrichedArticle) and isinstance(long, EnrichedArticle)
+    assert (
+        isinstance(en, EnrichedArticle)
+        and isinstance(de, EnrichedArticle)
+        and isinstance(long, EnrichedArticle)
+    )
     assert [e.name for e in en.entities] == ["Kyiv"] and not en.ner_truncated
     assert de.entities == [] and de.mentions == []
     assert long.ner_truncated and long.mentions[-1].end <= 1000
     assert len(ner.calls) == 1  # one model call for the batch
 
 
-@pytest.mark.parametrize(("language", "english"), [(None, True), ("en", True), ("EN_us", True), ("de", False),
-                                                   ("", True)])
+@pytest.mark.parametrize(
+    ("language", "english"), [(None, True), ("en", True), ("EN_us", True), ("de", False), ("", True)]
+)
 def test_is_english(language: str | None, english: bool) -> None:
     assert logic.is_english(language) is english
 

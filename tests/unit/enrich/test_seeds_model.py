@@ -39,15 +39,26 @@ def _ids(mentions: list[list[Mention]]) -> dict[str, set[str]]:
     return ids
 
 
-@pytest.mark.parametrize("variants", [
-    ("Kyiv", "Kiev"),
-    ("Zelensky", "Zelenskyy", "Zelenskiy", "Volodymyr Zelenskiy", "Volodymyr Zelenskyy", "Volodymyr Zelensky"),
-    ("Lukashenka", "Lukashenko", "Alyaksandr Lukashenka", "Alexander Lukashenko"),
-    ("Oleskiy Kuleba", "Olesky Kuleba"),
-    ("Putin", "Vladimir Putin"),
-])
-def test_spelling_variants_in_the_seeds_share_one_id(seed_mentions: list[list[Mention]],
-                                                     variants: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "variants",
+    [
+        ("Kyiv", "Kiev"),
+        (
+            "Zelensky",
+            "Zelenskyy",
+            "Zelenskiy",
+            "Volodymyr Zelenskiy",
+            "Volodymyr Zelenskyy",
+            "Volodymyr Zelensky",
+        ),
+        ("Lukashenka", "Lukashenko", "Alyaksandr Lukashenka", "Alexander Lukashenko"),
+        ("Oleskiy Kuleba", "Olesky Kuleba"),
+        ("Putin", "Vladimir Putin"),
+    ],
+)
+def test_spelling_variants_in_the_seeds_share_one_id(
+    seed_mentions: list[list[Mention]], variants: tuple[str, ...]
+) -> None:
     ids = _ids(seed_mentions)
     found = {v: ids[v] for v in variants if v in ids}
     assert len(found) >= 2, f"the model found too few of {variants}: {sorted(found)}"
@@ -60,7 +71,18 @@ def test_putin_is_a_person_named_vladimir_putin(seed_mentions: list[list[Mention
 
 
 def test_no_place_is_typed_person(seed_mentions: list[list[Mention]]) -> None:
-    places = {"Kyiv", "Kiev", "Belarus", "Ukraine", "Russia", "Minsk", "Moscow", "Bakhmut", "Donetsk", "Washington"}
+    places = {
+        "Kyiv",
+        "Kiev",
+        "Belarus",
+        "Ukraine",
+        "Russia",
+        "Minsk",
+        "Moscow",
+        "Bakhmut",
+        "Donetsk",
+        "Washington",
+    }
     wrong = [(m.text, m.type) for ms in seed_mentions for m in ms if m.type == "PERSON" and m.name in places]
     assert wrong == []
 
@@ -69,4 +91,4 @@ def test_offsets_point_into_the_body(seed_mentions: list[list[Mention]]) -> None
     for path, ms in zip(sorted(SEEDS.glob("*.txt")), seed_mentions, strict=True):
         (art,) = parse_bytes(path.read_bytes(), path.name, "t", datetime.now(UTC), IngestSettings())
         assert isinstance(art, Article)
-        assert all(art.body[m.start:m.end] == m.text for m in ms)
+        assert all(art.body[m.start : m.end] == m.text for m in ms)

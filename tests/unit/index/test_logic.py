@@ -12,20 +12,36 @@ NOW = datetime(2024, 1, 2, tzinfo=UTC)
 
 
 def enriched(**over: object) -> EnrichedArticle:
-    base = dict(id="a1", trace=Trace(ingest_id="i", source="s.txt"), source="s.txt", body="b", title="t",
-                event_id="e1", content_hash="h", ingested_at=NOW,
-                entities=[Entity(id="person:1", name="Vladimir Putin", type="PERSON", mentions=3),
-                          Entity(id="gpe:1", name="Kyiv", type="GPE", mentions=1),
-                          Entity(id="org:1", name="Reuters", type="ORG", mentions=1)])
+    base = dict(
+        id="a1",
+        trace=Trace(ingest_id="i", source="s.txt"),
+        source="s.txt",
+        body="b",
+        title="t",
+        event_id="e1",
+        content_hash="h",
+        ingested_at=NOW,
+        entities=[
+            Entity(id="person:1", name="Vladimir Putin", type="PERSON", mentions=3),
+            Entity(id="gpe:1", name="Kyiv", type="GPE", mentions=1),
+            Entity(id="org:1", name="Reuters", type="ORG", mentions=1),
+        ],
+    )
     base.update(over)
     return EnrichedArticle(**base)  # type: ignore[arg-type]
 
 
 def dup(key: str, original: str = "a1") -> DuplicateArticle:
-    ref = DuplicateRef(source=f"{key}.txt", kind="exact", similarity=1.0, seen_at=NOW, article_id="x",
-                       ingest_key=key)
-    return DuplicateArticle(original_id=original, event_id="e1", duplicate=ref,
-                            trace=Trace(ingest_id=key, source=f"{key}.txt"), ingested_at=NOW)
+    ref = DuplicateRef(
+        source=f"{key}.txt", kind="exact", similarity=1.0, seen_at=NOW, article_id="x", ingest_key=key
+    )
+    return DuplicateArticle(
+        original_id=original,
+        event_id="e1",
+        duplicate=ref,
+        trace=Trace(ingest_id=key, source=f"{key}.txt"),
+        ingested_at=NOW,
+    )
 
 
 def test_document_has_flat_entity_fields_for_kibana_terms_aggregations() -> None:
@@ -65,13 +81,23 @@ def test_duplicate_of_an_indexed_original_is_a_guarded_partial_update() -> None:
     current = {"_index": "idx-v1", "_seq_no": 7, "_primary_term": 1, "_source": {"duplicates": []}}
     meta, body = logic.duplicate_actions("alias", "a1", [dup("k1")], current)
     assert meta["update"]["if_seq_no"] == 7 and meta["update"]["_index"] == "idx-v1"
-    assert body == {"doc": {"duplicates": [dup("k1").duplicate.model_dump(mode="json")], "duplicate_count": 1}}
+    assert body == {
+        "doc": {"duplicates": [dup("k1").duplicate.model_dump(mode="json")], "duplicate_count": 1}
+    }
 
 
 @pytest.mark.parametrize(
     ("status", "outcome"),
-    [(200, "ok"), (201, "ok"), (409, "conflict"), (429, "retry"), (503, "retry"), (500, "retry"),
-     (400, "reject"), (404, "reject")],
+    [
+        (200, "ok"),
+        (201, "ok"),
+        (409, "conflict"),
+        (429, "retry"),
+        (503, "retry"),
+        (500, "retry"),
+        (400, "reject"),
+        (404, "reject"),
+    ],
 )
 def test_bulk_item_status_decides_retry_or_dead_letter(status: int, outcome: str) -> None:
     assert logic.classify(status) == outcome

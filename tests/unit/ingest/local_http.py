@@ -65,7 +65,9 @@ class LocalServer:
             headers["Last-Modified"] = formatdate(usegmt=True)
             if request.headers.get("If-None-Match") == etag:
                 return web.Response(status=304, headers=headers)
-        return web.Response(status=page.status, body=page.body, headers={**headers, "Content-Type": page.content_type})
+        return web.Response(
+            status=page.status, body=page.body, headers={**headers, "Content-Type": page.content_type}
+        )
 
     async def __aenter__(self) -> LocalServer:
         app = web.Application()
@@ -89,5 +91,7 @@ def rss(items: list[tuple[str, str, str]], title: str = "Test feed") -> bytes:
         f"<pubDate>Tue, 19 Nov 2019 10:00:00 GMT</pubDate><description>Summary of {t}</description></item>"
         for guid, t, link in items
     )
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}</title>'
-            f"<link>http://example.com/</link><description>d</description>{entries}</channel></rss>").encode()
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}</title>'
+        f"<link>http://example.com/</link><description>d</description>{entries}</channel></rss>"
+    ).encode()

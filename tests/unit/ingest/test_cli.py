@@ -23,8 +23,9 @@ def run_extract(argv: list[str]) -> int:
     return int(args.func(args, Settings()))
 
 
-def test_extract_prints_one_json_line_per_html_file(fixtures_dir: Path, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_extract_prints_one_json_line_per_html_file(
+    fixtures_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     page = (fixtures_dir / "article-cp1252.html").read_bytes()
     (tmp_path / "a.html").write_bytes(page)
     (tmp_path / "b.html.gz").write_bytes(gzip.compress(page))
@@ -40,14 +41,17 @@ def test_extract_prints_one_json_line_per_html_file(fixtures_dir: Path, tmp_path
         assert line["published_at"] == "2025-11-18T07:45:00+00:00" and line["language"] == "en"
 
 
-def test_extract_reports_pages_without_an_article_and_fails(fixtures_dir: Path,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_extract_reports_pages_without_an_article_and_fails(
+    fixtures_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = run_extract(["--json", str(fixtures_dir / "no-article.html")])
     (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert code == 1 and line["error"] == "no-article"
 
 
-def test_extract_without_json_prints_a_summary(fixtures_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_extract_without_json_prints_a_summary(
+    fixtures_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run_extract([str(fixtures_dir / "article-cp1252.html")]) == 0
     assert "Harbour bridge reopens after repairs" in capsys.readouterr().out
 

@@ -17,7 +17,8 @@ from services.ingest.extract import Extracted, extract_html
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "eval_extraction.py"
 PARAS = "".join(
     f"<p>Paragraph {i} of the story tells how the river flooded the lower town and how volunteers filled "
-    f"sandbags through the night while the water kept rising.</p>" for i in range(5)
+    f"sandbags through the night while the water kept rising.</p>"
+    for i in range(5)
 )
 
 
@@ -30,16 +31,21 @@ def load_eval() -> ModuleType:
 
 
 def page(head: str = "", body: str = PARAS, html_attrs: str = 'lang="en"') -> str:
-    return f"<!DOCTYPE html><html {html_attrs}><head>{head}</head><body><article>{body}</article></body></html>"
+    return (
+        f"<!DOCTYPE html><html {html_attrs}><head>{head}</head><body><article>{body}</article></body></html>"
+    )
 
 
-def test_body_f1_on_the_extraction_benchmark_is_at_least_093(benchmark: Path, cfg: IngestSettings,
-                                                             now: datetime) -> None:
+def test_body_f1_on_the_extraction_benchmark_is_at_least_093(
+    benchmark: Path, cfg: IngestSettings, now: datetime
+) -> None:
     ev = load_eval()
     truth = json.loads((benchmark / "ground-truth.json").read_text(encoding="utf-8"))
     results = [
-        ev.tp_fp_fn(t.get("articleBody", ""),
-                    ev.extract_file(benchmark / "html" / f"{key}.html.gz", t.get("url"), cfg, now))
+        ev.tp_fp_fn(
+            t.get("articleBody", ""),
+            ev.extract_file(benchmark / "html" / f"{key}.html.gz", t.get("url"), cfg, now),
+        )
         for key, t in sorted(truth.items())
     ]
     assert len(results) == 181
@@ -57,71 +63,97 @@ def test_the_benchmark_measure_matches_its_definition() -> None:
     assert m["f1"] == pytest.approx(2 * 0.75 / 1.75)
 
 
-def test_the_eval_script_prints_the_figure_and_holds_the_line(benchmark: Path, capsys: pytest.CaptureFixture[str]
-                                                             ) -> None:
+def test_the_eval_script_prints_the_figure_and_holds_the_line(
+    benchmark: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     ev = load_eval()
     assert ev.main(["--data", str(benchmark), "--limit", "5", "--min-f1", "0"]) == 0
     assert "F1=" in capsys.readouterr().out
 
 
 CANONICAL = [
-    ("a link rel=canonical", '<link rel="canonical" href="https://example.com/a">', None, "https://example.com/a"),
+    (
+        "a link rel=canonical",
+        '<link rel="canonical" href="https://example.com/a">',
+        None,
+        "https://example.com/a",
+    ),
     ("rel in capitals", '<link rel="Canonical" href="https://example.com/a">', None, "https://example.com/a"),
-    ("og:url when there is no link", '<meta property="og:url" content="https://example.com/og">', None,
-     "https://example.com/og"),
-    ("a relative link against the page URL", '<link rel="canonical" href="/news/1">', "https://example.com/x/y",
-     "https://example.com/news/1"),
+    (
+        "og:url when there is no link",
+        '<meta property="og:url" content="https://example.com/og">',
+        None,
+        "https://example.com/og",
+    ),
+    (
+        "a relative link against the page URL",
+        '<link rel="canonical" href="/news/1">',
+        "https://example.com/x/y",
+        "https://example.com/news/1",
+    ),
     ("nothing declared", "", "https://example.com/x", None),
 ]
 
 
 @pytest.mark.parametrize(("why", "head", "url", "expected"), CANONICAL, ids=[c[0] for c in CANONICAL])
-def test_the_canonical_url_is_the_one_the_page_declares(why: str, head: str, url: str | None,
-                                                        expected: str | None, now: datetime) -> None:
+def test_the_canonical_url_is_the_one_the_page_declares(
+    why: str, head: str, url: str | None, expected: str | None, now: datetime
+) -> None:
     got = extract_html(page(head), url, now)
     assert isinstance(got, Extracted) and got.canonical_url == expected
 
 
-@pytest.mark.parametrize(("html_attrs", "head", "language"), [
-    ('lang="en-GB"', "", "en"),
-    ('lang="pt_BR"', "", "pt"),
-    ("", '<meta http-equiv="Content-Language" content="de">', "de"),
-    ("", '<meta property="og:locale" content="fr_FR">', "fr"),
-    ("", "", None),
-    ('lang="not a language"', "", None),
-])
-def test_the_declared_language_is_read_from_the_page(html_attrs: str, head: str, language: str | None,
-                                                     now: datetime) -> None:
+@pytest.mark.parametrize(
+    ("html_attrs", "head", "language"),
+    [
+        ('lang="en-GB"', "", "en"),
+        ('lang="pt_BR"', "", "pt"),
+        ("", '<meta http-equiv="Content-Language" content="de">', "de"),
+        ("", '<meta property="og:locale" content="fr_FR">', "fr"),
+        ("", "", None),
+        ('lang="not a language"', "", None),
+    ],
+)
+def test_the_declared_language_is_read_from_the_page(
+    html_attrs: str, head: str, language: str | None, now: datetime
+) -> None:
     got = extract_html(page(head, html_attrs=html_attrs), None, now)
     assert isinstance(got, Extracted) and got.language == language
 
 
 def test_the_publication_time_keeps_its_hour_when_the_page_gives_it(now: datetime) -> None:
-    got = extract_html(page('<meta property="article:published_time" content="2025-06-01T08:30:00+02:00">'),
-                       None, now)
+    got = extract_html(
+        page('<meta property="article:published_time" content="2025-06-01T08:30:00+02:00">'), None, now
+    )
     assert isinstance(got, Extracted) and got.published_at == "2025-06-01T08:30:00+02:00"
 
 
 def test_a_date_after_now_is_not_taken(now: datetime) -> None:
-    got = extract_html(page('<meta property="article:published_time" content="2031-06-01T08:30:00Z">'), None, now)
+    got = extract_html(
+        page('<meta property="article:published_time" content="2031-06-01T08:30:00Z">'), None, now
+    )
     assert isinstance(got, Extracted) and got.published_at is None
 
 
 def test_the_headline_repeated_in_the_body_is_left_to_the_title(now: datetime) -> None:
-    got = extract_html(page("<title>Flood in the lower town</title>", "<h1>Flood in the lower town</h1>" + PARAS),
-                       None, now)
+    got = extract_html(
+        page("<title>Flood in the lower town</title>", "<h1>Flood in the lower town</h1>" + PARAS), None, now
+    )
     assert isinstance(got, Extracted)
     assert got.title == "Flood in the lower town"
     assert got.text.startswith("Paragraph 0")
 
 
-@pytest.mark.parametrize(("why", "html"), [
-    ("an empty document", ""),
-    ("plain words", "just some words, no markup at all"),
-    ("navigation only", "<html><body><nav><a href='/'>Home</a><a href='/n'>News</a></nav></body></html>"),
-    ("a short paragraph", "<html><body><p>Too short to be an article.</p></body></html>"),
-    ("deeply nested divs", "<div>" * 50_000 + "text" + "</div>" * 50_000),
-])
+@pytest.mark.parametrize(
+    ("why", "html"),
+    [
+        ("an empty document", ""),
+        ("plain words", "just some words, no markup at all"),
+        ("navigation only", "<html><body><nav><a href='/'>Home</a><a href='/n'>News</a></nav></body></html>"),
+        ("a short paragraph", "<html><body><p>Too short to be an article.</p></body></html>"),
+        ("deeply nested divs", "<div>" * 50_000 + "text" + "</div>" * 50_000),
+    ],
+)
 def test_pages_without_an_article_are_rejected(why: str, html: str, now: datetime) -> None:
     got = extract_html(html, None, now)
     assert isinstance(got, Rejected) and got.reason in ("no-article", "extract-error")

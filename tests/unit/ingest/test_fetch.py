@@ -17,8 +17,11 @@ from .local_http import LocalServer, Page
 LOCAL = IngestSettings(fetch_allow_hosts=("127.0.0.1",), fetch_timeout_s=2.0)
 
 
-def run(body: Callable[[LocalServer, Fetcher], Awaitable[None]], cfg: IngestSettings = LOCAL,
-        resolver: Callable[[str, int], Awaitable[list[str]]] | None = None) -> LocalServer:
+def run(
+    body: Callable[[LocalServer, Fetcher], Awaitable[None]],
+    cfg: IngestSettings = LOCAL,
+    resolver: Callable[[str, int], Awaitable[list[str]]] | None = None,
+) -> LocalServer:
     async def main() -> LocalServer:
         async with LocalServer() as srv, Fetcher(cfg, resolver=resolver) as fetcher:
             await body(srv, fetcher)
@@ -27,25 +30,43 @@ def run(body: Callable[[LocalServer, Fetcher], Awaitable[None]], cfg: IngestSett
     return asyncio.run(main())
 
 
-@pytest.mark.parametrize(("ip", "allowed"), [
-    ("93.184.216.34", True), ("2606:2800:220:1::1", True),
-    ("127.0.0.1", False), ("10.1.2.3", False), ("172.16.0.1", False), ("192.168.1.1", False),
-    ("169.254.169.254", False), ("100.64.0.1", False), ("0.0.0.0", False), ("224.0.0.1", False),
-    ("::1", False), ("fe80::1", False), ("fc00::1", False), ("::ffff:127.0.0.1", False), ("::", False),
-])
+@pytest.mark.parametrize(
+    ("ip", "allowed"),
+    [
+        ("93.184.216.34", True),
+        ("2606:2800:220:1::1", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("172.16.0.1", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("0.0.0.0", False),
+        ("224.0.0.1", False),
+        ("::1", False),
+        ("fe80::1", False),
+        ("fc00::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("::", False),
+    ],
+)
 def test_only_public_addresses_are_allowed_by_default(ip: str, allowed: bool) -> None:
     assert AddressPolicy(()).allows("host.example", ip) is allowed
 
 
-@pytest.mark.parametrize(("allow", "host", "ip", "allowed"), [
-    (("127.0.0.1",), "localhost", "127.0.0.1", True),
-    (("127.0.0.0/8",), "a.test", "127.0.0.2", True),
-    (("intranet.example",), "intranet.example", "10.0.0.5", True),
-    (("intranet.example",), "other.example", "10.0.0.5", False),
-    (("10.0.0.0/24",), "x.example", "10.0.1.5", False),
-])
-def test_the_allowlist_opens_named_hosts_and_networks(allow: tuple[str, ...], host: str, ip: str,
-                                                      allowed: bool) -> None:
+@pytest.mark.parametrize(
+    ("allow", "host", "ip", "allowed"),
+    [
+        (("127.0.0.1",), "localhost", "127.0.0.1", True),
+        (("127.0.0.0/8",), "a.test", "127.0.0.2", True),
+        (("intranet.example",), "intranet.example", "10.0.0.5", True),
+        (("intranet.example",), "other.example", "10.0.0.5", False),
+        (("10.0.0.0/24",), "x.example", "10.0.1.5", False),
+    ],
+)
+def test_the_allowlist_opens_named_hosts_and_networks(
+    allow: tuple[str, ...], host: str, ip: str, allowed: bool
+) -> None:
     assert AddressPolicy(allow).allows(host, ip) is allowed
 
 
@@ -81,7 +102,9 @@ def test_a_name_resolving_to_a_private_address_is_refused() -> None:
     run(body, IngestSettings(), resolver=resolver)
 
 
-@pytest.mark.parametrize("url", ["ftp://127.0.0.1/x", "file:///etc/passwd", "gopher://127.0.0.1/", "not a url"])
+@pytest.mark.parametrize(
+    "url", ["ftp://127.0.0.1/x", "file:///etc/passwd", "gopher://127.0.0.1/", "not a url"]
+)
 def test_only_http_and_https_are_fetched(url: str) -> None:
     async def body(srv: LocalServer, f: Fetcher) -> None:
         got = await f.get(url)
@@ -113,7 +136,9 @@ def test_a_redirect_loop_stops_at_the_limit() -> None:
 
 def test_a_redirect_to_a_private_address_is_refused() -> None:
     async def body(srv: LocalServer, f: Fetcher) -> None:
-        srv.pages["/out"] = Page(b"", status=302, headers={"Location": "http://169.254.169.254/latest/meta-data"})
+        srv.pages["/out"] = Page(
+            b"", status=302, headers={"Location": "http://169.254.169.254/latest/meta-data"}
+        )
         got = await f.get(srv.url("/out"))
         assert isinstance(got, Rejected) and got.reason == "blocked-address"
 
@@ -129,11 +154,16 @@ def test_a_redirect_to_another_scheme_is_refused() -> None:
     run(body)
 
 
-@pytest.mark.parametrize(("why", "page"), [
-    ("a body past the cap", Page(b"x" * 5000)),
-    ("a gzip body that inflates past the cap", Page(gzip.compress(b"x" * 50_000),
-                                                    headers={"Content-Encoding": "gzip"})),
-])
+@pytest.mark.parametrize(
+    ("why", "page"),
+    [
+        ("a body past the cap", Page(b"x" * 5000)),
+        (
+            "a gzip body that inflates past the cap",
+            Page(gzip.compress(b"x" * 50_000), headers={"Content-Encoding": "gzip"}),
+        ),
+    ],
+)
 def test_bodies_past_the_size_cap_are_refused(why: str, page: Page) -> None:
     async def body(srv: LocalServer, f: Fetcher) -> None:
         srv.pages["/big"] = page

@@ -19,31 +19,57 @@ from services.ingest.logic import parse_bytes
 CFG = IngestSettings(max_article_bytes=64 * 1024, max_html_bytes=64 * 1024)
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SOURCES = st.sampled_from(["a.txt", "a.json", "a.jsonl", "a.html", "a.html.gz", "push", "https://example.com/x"])
+SOURCES = st.sampled_from(
+    ["a.txt", "a.json", "a.jsonl", "a.html", "a.html.gz", "push", "https://example.com/x"]
+)
 KINDS = st.sampled_from(["auto", "txt", "json", "jsonl", "html"])
 
 json_values: st.SearchStrategy[Any] = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=20,
 )
 field_values = st.one_of(
     json_values,
-    st.sampled_from(["", "0000-01-01", "9999-12-31", "2024-02-30", "2024-01-01T00:00:00+14:00",
-                     "0001-01-01T00:00:00+05:00", "https://www.example.com/a?utm_source=x", "javascript:x",
-                     "\x00\x07", "T" * 2000]),
+    st.sampled_from(
+        [
+            "",
+            "0000-01-01",
+            "9999-12-31",
+            "2024-02-30",
+            "2024-01-01T00:00:00+14:00",
+            "0001-01-01T00:00:00+05:00",
+            "https://www.example.com/a?utm_source=x",
+            "javascript:x",
+            "\x00\x07",
+            "T" * 2000,
+        ]
+    ),
 )
-records = st.fixed_dictionaries({}, optional={
-    "title": field_values, "body": field_values | st.text(min_size=1, max_size=300), "url": field_values,
-    "canonical_url": field_values, "published_at": field_values, "source": field_values,
-    "author": field_values, "language": field_values,
-})
+records = st.fixed_dictionaries(
+    {},
+    optional={
+        "title": field_values,
+        "body": field_values | st.text(min_size=1, max_size=300),
+        "url": field_values,
+        "canonical_url": field_values,
+        "published_at": field_values,
+        "source": field_values,
+        "author": field_values,
+        "language": field_values,
+    },
+)
 html_docs = st.builds(
     lambda title, paras, junk: (
         f"<html><head><title>{title}</title><link rel=canonical href='{junk}'></head><body><article>"
-        + "".join(f"<p>{p}</p>" for p in paras) + f"</article>{junk}</body></html>"
+        + "".join(f"<p>{p}</p>" for p in paras)
+        + f"</article>{junk}</body></html>"
     ),
-    st.text(max_size=40), st.lists(st.text(max_size=200), max_size=6), st.text(max_size=40),
+    st.text(max_size=40),
+    st.lists(st.text(max_size=200), max_size=6),
+    st.text(max_size=40),
 )
 
 
@@ -86,16 +112,22 @@ def test_arbitrary_html_never_raises(doc: str, codec: str, zipped: bool) -> None
 
 
 @FUZZ
-@given(text=st.text(max_size=2000), codec=st.sampled_from(["utf-8", "utf-16", "utf-16-le", "latin-1", "cp1252",
-                                                          "koi8-r", "shift_jis", "gb18030"]))
+@given(
+    text=st.text(max_size=2000),
+    codec=st.sampled_from(
+        ["utf-8", "utf-16", "utf-16-le", "latin-1", "cp1252", "koi8-r", "shift_jis", "gb18030"]
+    ),
+)
 def test_text_in_any_encoding_decodes_or_is_rejected(text: str, codec: str) -> None:
     got = decode_bytes(text.encode(codec, errors="replace"))
     assert isinstance(got, str | Rejected)
 
 
 @FUZZ
-@given(url=st.text(max_size=200) | st.builds(lambda a, b: f"https://{a}/{b}", st.text(max_size=30),
-                                             st.text(max_size=60)))
+@given(
+    url=st.text(max_size=200)
+    | st.builds(lambda a, b: f"https://{a}/{b}", st.text(max_size=30), st.text(max_size=60))
+)
 def test_canonical_url_never_raises_and_is_stable(url: str) -> None:
     canon = canonical_url(url)
     if canon is not None:

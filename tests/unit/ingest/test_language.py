@@ -8,11 +8,17 @@ from services.common.settings.ingest import DEFAULT_LANGUAGES
 from services.ingest.language import detect_language, detector
 
 SAMPLES = [
-    ("en", "The government announced new measures on Tuesday to support small businesses hit by rising costs."),
+    (
+        "en",
+        "The government announced new measures on Tuesday to support small businesses hit by rising costs.",
+    ),
     ("de", "Die Regierung hat am Dienstag neue Maßnahmen zur Unterstützung kleiner Unternehmen angekündigt."),
     ("fr", "Le gouvernement a annoncé mardi de nouvelles mesures pour soutenir les petites entreprises."),
     ("es", "El gobierno anunció el martes nuevas medidas para apoyar a las pequeñas empresas afectadas."),
-    ("it", "Il governo ha annunciato martedì nuove misure per sostenere le piccole imprese colpite dai costi."),
+    (
+        "it",
+        "Il governo ha annunciato martedì nuove misure per sostenere le piccole imprese colpite dai costi.",
+    ),
     ("pt", "O governo anunciou na terça-feira novas medidas para apoiar as pequenas empresas afetadas."),
     ("nl", "De regering heeft dinsdag nieuwe maatregelen aangekondigd om kleine bedrijven te steunen."),
     ("ru", "Правительство во вторник объявило о новых мерах поддержки малого бизнеса."),
@@ -21,7 +27,10 @@ SAMPLES = [
     ("zh", "政府周二宣布了支持受成本上升影响的小企业的新措施。"),
     ("ko", "정부는 화요일 비용 상승으로 타격을 입은 중소기업을 지원하기 위한 새로운 조치를 발표했다."),
     ("ar", "أعلنت الحكومة يوم الثلاثاء عن إجراءات جديدة لدعم الشركات الصغيرة المتضررة من ارتفاع التكاليف."),
-    ("tr", "Hükümet salı günü artan maliyetlerden etkilenen küçük işletmeleri desteklemek için yeni önlemler açıkladı."),
+    (
+        "tr",
+        "Hükümet salı günü artan maliyetlerden etkilenen küçük işletmeleri desteklemek için yeni önlemler açıkladı.",
+    ),
     ("pl", "Rząd ogłosił we wtorek nowe środki wsparcia dla małych firm dotkniętych rosnącymi kosztami."),
 ]
 

@@ -19,8 +19,10 @@ from services.ingest.logic import (
     sniff_kind,
 )
 
-BODY = ("The council approved the new budget on Monday after a long debate about school funding and roads. "
-        "Opposition members said the plan leaves too little for repairs.")
+BODY = (
+    "The council approved the new budget on Monday after a long debate about school funding and roads. "
+    "Opposition members said the plan leaves too little for repairs."
+)
 
 
 def one(data: bytes, source: str, now: datetime, cfg: IngestSettings, **kw: str) -> Article | Rejected:
@@ -41,8 +43,12 @@ BAD_INPUTS = [
     ("binary junk without NULs", "a.txt", bytes(range(1, 32)) * 200, "binary-input"),
     ("10 MB of text", "a.txt", b"word " * (2 * 1024 * 1024), "too-large"),
     ("3 MB of text (past max_article_bytes, under the HTML cap)", "a.txt", b"word " * 600_000, "too-large"),
-    ("an HTML page with no article", "a.html", b"<html><body><nav><a href='/'>Home</a></nav></body></html>",
-     "no-article"),
+    (
+        "an HTML page with no article",
+        "a.html",
+        b"<html><body><nav><a href='/'>Home</a></nav></body></html>",
+        "no-article",
+    ),
     ("broken JSON", "a.json", b'{"title": "x", "body": ', "invalid-json"),
     ("JSON nested 200,000 levels deep", "a.json", b"[" * 200_000, "json-too-deep"),
     ("JSON objects nested 200,000 levels deep", "a.json", b'{"a":' * 200_000, "json-too-deep"),
@@ -54,8 +60,12 @@ BAD_INPUTS = [
     ("a body of control characters only", "a.json", b'{"body": "\\u0001\\u0002\\u0007"}', "empty-body"),
     ("a date in year 0", "a.json", rec(published_at="0000-01-01"), "invalid-field"),
     ("a date in year 9999", "a.json", rec(published_at="9999-12-31T00:00:00Z"), "invalid-field"),
-    ("a date that overflows when moved to UTC", "a.json", rec(published_at="0001-01-01T00:00:00+05:00"),
-     "invalid-field"),
+    (
+        "a date that overflows when moved to UTC",
+        "a.json",
+        rec(published_at="0001-01-01T00:00:00+05:00"),
+        "invalid-field",
+    ),
     ("a date that is not a date", "a.json", rec(published_at="yesterday"), "invalid-field"),
     ("a date given as a number", "a.json", rec(published_at=1700000000), "invalid-field"),
     ("a 100 KB title", "a.json", rec(title="T" * 100_000), "title-too-long"),
@@ -66,8 +76,9 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize(("why", "source", "data", "reason"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
-def test_bad_input_is_rejected_with_a_reason(why: str, source: str, data: bytes, reason: str,
-                                             now: datetime, cfg: IngestSettings) -> None:
+def test_bad_input_is_rejected_with_a_reason(
+    why: str, source: str, data: bytes, reason: str, now: datetime, cfg: IngestSettings
+) -> None:
     got = one(data, source, now, cfg)
     assert isinstance(got, Rejected)
     assert got.reason == reason
@@ -91,28 +102,54 @@ def test_one_bad_record_does_not_sink_the_others(now: datetime, cfg: IngestSetti
 
 NON_UTF8 = [
     # (why, encoded bytes, text that must come out)
-    ("latin-1 French", "Le café de la gare rouvre après l'été, a déclaré le maire de la commune.".encode("latin-1"),
-     "café de la gare"),
-    ("cp1252 curly quotes and euro", "“Prices rose 5 € on Monday,” the minister said — again.".encode("cp1252"),
-     "“Prices rose 5 €"),
-    ("UTF-16 with a BOM", "Die Bürgermeisterin eröffnete die neue Brücke über den Fluss.".encode("utf-16"),
-     "Bürgermeisterin"),
-    ("UTF-16 LE without a BOM", "The mayor opened the new bridge across the river today.".encode("utf-16-le"),
-     "mayor opened"),
-    ("Shift-JIS Japanese", "東京都は今日、新しい交通政策を発表しました。経済への影響が注目されています。".encode("shift_jis"),
-     "東京都は今日"),
-    ("KOI8-R Russian", "Москва сегодня объявила о новых мерах поддержки экономики региона.".encode("koi8-r"),
-     "Москва сегодня"),
-    ("cp1251 Russian", "Правительство утвердило новый бюджет на следующий год после долгих споров.".encode("cp1251"),
-     "Правительство утвердило"),
-    ("GB18030 Chinese", "北京今天宣布了新的经济政策，市场反应积极，专家认为这将促进增长。".encode("gb18030"), "北京今天宣布"),
+    (
+        "latin-1 French",
+        "Le café de la gare rouvre après l'été, a déclaré le maire de la commune.".encode("latin-1"),
+        "café de la gare",
+    ),
+    (
+        "cp1252 curly quotes and euro",
+        "“Prices rose 5 € on Monday,” the minister said — again.".encode("cp1252"),
+        "“Prices rose 5 €",
+    ),
+    (
+        "UTF-16 with a BOM",
+        "Die Bürgermeisterin eröffnete die neue Brücke über den Fluss.".encode("utf-16"),
+        "Bürgermeisterin",
+    ),
+    (
+        "UTF-16 LE without a BOM",
+        "The mayor opened the new bridge across the river today.".encode("utf-16-le"),
+        "mayor opened",
+    ),
+    (
+        "Shift-JIS Japanese",
+        "東京都は今日、新しい交通政策を発表しました。経済への影響が注目されています。".encode("shift_jis"),
+        "東京都は今日",
+    ),
+    (
+        "KOI8-R Russian",
+        "Москва сегодня объявила о новых мерах поддержки экономики региона.".encode("koi8-r"),
+        "Москва сегодня",
+    ),
+    (
+        "cp1251 Russian",
+        "Правительство утвердило новый бюджет на следующий год после долгих споров.".encode("cp1251"),
+        "Правительство утвердило",
+    ),
+    (
+        "GB18030 Chinese",
+        "北京今天宣布了新的经济政策，市场反应积极，专家认为这将促进增长。".encode("gb18030"),
+        "北京今天宣布",
+    ),
     ("UTF-8 with a BOM", "\ufeffGrüße aus Köln, wo heute die Sonne scheint.".encode(), "Grüße aus Köln"),
 ]
 
 
 @pytest.mark.parametrize(("why", "data", "expected"), NON_UTF8, ids=[n[0] for n in NON_UTF8])
-def test_non_utf8_text_is_ingested_in_its_own_encoding(why: str, data: bytes, expected: str,
-                                                      now: datetime, cfg: IngestSettings) -> None:
+def test_non_utf8_text_is_ingested_in_its_own_encoding(
+    why: str, data: bytes, expected: str, now: datetime, cfg: IngestSettings
+) -> None:
     got = one(data, "story.txt", now, cfg)
     assert isinstance(got, Article), got
     assert expected in got.body
@@ -135,20 +172,24 @@ def test_the_id_derives_from_the_canonical_url(now: datetime, cfg: IngestSetting
     assert a.url == "https://www.example.com/story?utm_source=x"
 
 
-def test_a_record_whose_url_is_not_http_is_rejected_not_silently_stripped(now: datetime, cfg: IngestSettings) -> None:
+def test_a_record_whose_url_is_not_http_is_rejected_not_silently_stripped(
+    now: datetime, cfg: IngestSettings
+) -> None:
     got = one(rec(url="javascript:void(0)"), "a.json", now, cfg)
     assert isinstance(got, Rejected) and got.reason == "invalid-url"
 
 
-@pytest.mark.parametrize("url", ["https://\u0430pple.com/news/1", "https://paypa\u04cf.com/a",
-                                 "https://xn--pple-43d.com/x"])
+@pytest.mark.parametrize(
+    "url", ["https://\u0430pple.com/news/1", "https://paypa\u04cf.com/a", "https://xn--pple-43d.com/x"]
+)
 def test_a_homoglyph_host_is_rejected(url: str, now: datetime, cfg: IngestSettings) -> None:
     got = one(rec(url=url), "a.json", now, cfg)
     assert isinstance(got, Rejected) and got.reason == "homoglyph-url"
 
 
-@pytest.mark.parametrize("url", ["https://\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444/a",
-                                 "https://www.example.com/a"])
+@pytest.mark.parametrize(
+    "url", ["https://\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444/a", "https://www.example.com/a"]
+)
 def test_a_single_script_host_is_accepted(url: str, now: datetime, cfg: IngestSettings) -> None:
     assert isinstance(one(rec(url=url), "a.json", now, cfg), Article)
 
@@ -161,51 +202,81 @@ def test_the_id_derives_from_the_text_without_a_url(now: datetime, cfg: IngestSe
 
 
 def test_a_declared_canonical_url_wins_over_the_url(now: datetime, cfg: IngestSettings) -> None:
-    got = one(rec(url="https://example.com/print/123", canonical_url="https://example.com/news/123"),
-              "a.json", now, cfg)
+    got = one(
+        rec(url="https://example.com/print/123", canonical_url="https://example.com/news/123"),
+        "a.json",
+        now,
+        cfg,
+    )
     assert isinstance(got, Article) and got.canonical_url == "https://example.com/news/123"
 
 
-@pytest.mark.parametrize(("declared", "url", "expected"), [
-    ("https://example.com/a", "https://example.com/b", "https://example.com/a"),
-    (None, "https://www.example.com/b/", "https://example.com/b"),
-    ("https://example.com/", "https://example.com/news/1", "https://example.com/news/1"),
-    ("https://example.com/", "https://example.com/", "https://example.com/"),
-    ("https://example.com/?p=5", "https://example.com/2020/x", "https://example.com/?p=5"),
-    ("not a url", "https://example.com/b", "https://example.com/b"),
-    (None, None, None),
-])
-def test_a_home_page_canonical_does_not_merge_every_article_of_a_site(declared: str | None, url: str | None,
-                                                                      expected: str | None) -> None:
+@pytest.mark.parametrize(
+    ("declared", "url", "expected"),
+    [
+        ("https://example.com/a", "https://example.com/b", "https://example.com/a"),
+        (None, "https://www.example.com/b/", "https://example.com/b"),
+        ("https://example.com/", "https://example.com/news/1", "https://example.com/news/1"),
+        ("https://example.com/", "https://example.com/", "https://example.com/"),
+        ("https://example.com/?p=5", "https://example.com/2020/x", "https://example.com/?p=5"),
+        ("not a url", "https://example.com/b", "https://example.com/b"),
+        (None, None, None),
+    ],
+)
+def test_a_home_page_canonical_does_not_merge_every_article_of_a_site(
+    declared: str | None, url: str | None, expected: str | None
+) -> None:
     assert choose_canonical(declared, url) == expected
 
 
-@pytest.mark.parametrize(("fields", "language"), [
-    ({"body": "Der Stadtrat hat am Montag nach langer Debatte den neuen Haushalt beschlossen."}, "de"),
-    ({"body": "El ayuntamiento aprobó el lunes el nuevo presupuesto tras un largo debate."}, "es"),
-    ({"body": BODY, "language": "fr-CA"}, "fr"),
-    ({"body": "OK"}, None),
-])
-def test_language_is_the_records_own_or_detected(fields: dict[str, str], language: str | None,
-                                                 now: datetime, cfg: IngestSettings) -> None:
+@pytest.mark.parametrize(
+    ("fields", "language"),
+    [
+        ({"body": "Der Stadtrat hat am Montag nach langer Debatte den neuen Haushalt beschlossen."}, "de"),
+        ({"body": "El ayuntamiento aprobó el lunes el nuevo presupuesto tras un largo debate."}, "es"),
+        ({"body": BODY, "language": "fr-CA"}, "fr"),
+        ({"body": "OK"}, None),
+    ],
+)
+def test_language_is_the_records_own_or_detected(
+    fields: dict[str, str], language: str | None, now: datetime, cfg: IngestSettings
+) -> None:
     got = one(json.dumps(fields).encode(), "a.json", now, cfg)
     assert isinstance(got, Article) and got.language == language
 
 
-@pytest.mark.parametrize(("source", "declared", "kind"), [
-    ("a.txt", "auto", "txt"), ("a.json", "auto", "json"), ("a.jsonl", "auto", "jsonl"),
-    ("a.ndjson", "auto", "jsonl"), ("a.html", "auto", "html"), ("a.htm", "auto", "html"),
-    ("a.html.gz", "auto", "html"), ("a.json.gz", "auto", "json"), ("A.HTML", "auto", "html"),
-    ("https://example.com/feed/item.html?x=1", "auto", "html"), ("a.txt", "html", "html"), ("noext", "auto", "txt"),
-])
+@pytest.mark.parametrize(
+    ("source", "declared", "kind"),
+    [
+        ("a.txt", "auto", "txt"),
+        ("a.json", "auto", "json"),
+        ("a.jsonl", "auto", "jsonl"),
+        ("a.ndjson", "auto", "jsonl"),
+        ("a.html", "auto", "html"),
+        ("a.htm", "auto", "html"),
+        ("a.html.gz", "auto", "html"),
+        ("a.json.gz", "auto", "json"),
+        ("A.HTML", "auto", "html"),
+        ("https://example.com/feed/item.html?x=1", "auto", "html"),
+        ("a.txt", "html", "html"),
+        ("noext", "auto", "txt"),
+    ],
+)
 def test_kind_comes_from_the_declared_kind_or_the_name(source: str, declared: str, kind: str) -> None:
     assert detect_kind(source, declared) == kind
 
 
-@pytest.mark.parametrize(("head", "kind"), [
-    (b"<!DOCTYPE html><html>", "html"), (b"  <html lang='en'>", "html"), (b"<!-- x --><html>", "html"),
-    (b'{"body": "x"}', "json"), (b"[{}]", "json"), (b"Plain words", None),
-])
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        (b"<!DOCTYPE html><html>", "html"),
+        (b"  <html lang='en'>", "html"),
+        (b"<!-- x --><html>", "html"),
+        (b'{"body": "x"}', "json"),
+        (b"[{}]", "json"),
+        (b"Plain words", None),
+    ],
+)
 def test_nameless_inputs_are_sniffed(head: bytes, kind: str | None) -> None:
     assert sniff_kind(head) == kind
 
@@ -220,8 +291,9 @@ def test_gzip_is_found_by_its_magic_bytes_not_its_name(now: datetime, cfg: Inges
     assert isinstance(got, Article) and got.title == "zipped"
 
 
-def test_html_page_becomes_an_article_with_its_metadata(fixtures_dir: Path, now: datetime,
-                                                       cfg: IngestSettings) -> None:
+def test_html_page_becomes_an_article_with_its_metadata(
+    fixtures_dir: Path, now: datetime, cfg: IngestSettings
+) -> None:
     data = (fixtures_dir / "article-cp1252.html").read_bytes()
     got = one(data, "https://www.coastal.example/news/2025/harbour-bridge-reopens?utm_medium=x", now, cfg)
     assert isinstance(got, Article), got
@@ -244,15 +316,21 @@ def test_gzipped_html_is_read_like_html(fixtures_dir: Path, now: datetime, cfg: 
     assert got.canonical_url is None  # a relative canonical link and no page URL: nothing to resolve it on
 
 
-def test_html_without_an_article_is_rejected_as_no_article(fixtures_dir: Path, now: datetime,
-                                                           cfg: IngestSettings) -> None:
+def test_html_without_an_article_is_rejected_as_no_article(
+    fixtures_dir: Path, now: datetime, cfg: IngestSettings
+) -> None:
     got = one((fixtures_dir / "no-article.html").read_bytes(), "sections.html", now, cfg)
     assert isinstance(got, Rejected) and got.reason == "no-article"
 
 
-def test_an_absurd_date_on_a_page_is_dropped_not_held_against_the_article(fixtures_dir: Path, now: datetime,
-                                                                          cfg: IngestSettings) -> None:
-    page = (fixtures_dir / "article-cp1252.html").read_bytes().replace(b"2025-11-18T07:45:00", b"9999-11-18T07:45:00")
+def test_an_absurd_date_on_a_page_is_dropped_not_held_against_the_article(
+    fixtures_dir: Path, now: datetime, cfg: IngestSettings
+) -> None:
+    page = (
+        (fixtures_dir / "article-cp1252.html")
+        .read_bytes()
+        .replace(b"2025-11-18T07:45:00", b"9999-11-18T07:45:00")
+    )
     got = one(page, "page.html", now, cfg)
     assert isinstance(got, Article)
     assert got.published_at is None or got.published_at.year < 9999

@@ -18,8 +18,17 @@ from services.ingest.sources.url import UrlSource
 
 
 def tree(root: Path) -> None:
-    for rel, text in {"b/2.txt": "two", "a.json": "{}", "b/1.txt": "one", "b/c/0.html": "<p>", "z.jsonl": "",
-                      ".hidden/x.txt": "no", "b/.secret.txt": "no", "notes.md": "no", "d/page.html.gz": ""}.items():
+    for rel, text in {
+        "b/2.txt": "two",
+        "a.json": "{}",
+        "b/1.txt": "one",
+        "b/c/0.html": "<p>",
+        "z.jsonl": "",
+        ".hidden/x.txt": "no",
+        "b/.secret.txt": "no",
+        "notes.md": "no",
+        "d/page.html.gz": "",
+    }.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
 
@@ -54,8 +63,11 @@ def test_file_source_reads_files_and_rejects_what_it_cannot(tmp_path: Path) -> N
 def test_every_source_implements_the_source_protocol(tmp_path: Path) -> None:
     async def check() -> None:
         async with Fetcher(IngestSettings()) as fetcher:
-            for s in (FileSource([tmp_path], 1024), UrlSource([], fetcher),
-                      FeedSource([], fetcher, FeedState(tmp_path / "s.json", 10))):
+            for s in (
+                FileSource([tmp_path], 1024),
+                UrlSource([], fetcher),
+                FeedSource([], fetcher, FeedState(tmp_path / "s.json", 10)),
+            ):
                 assert isinstance(s, Source)
 
     asyncio.run(check())
@@ -65,7 +77,9 @@ def test_feed_state_round_trips_and_keeps_only_the_newest_seen_ids(tmp_path: Pat
     state = FeedState(tmp_path / "sub" / "state.json", seen_max=3)
     state.save({"https://f.example/rss": FeedMemo(etag='"e1"', last_modified="Tue", seen=list("abcde"))})
     loaded = state.load()
-    assert loaded == {"https://f.example/rss": FeedMemo(etag='"e1"', last_modified="Tue", seen=["c", "d", "e"])}
+    assert loaded == {
+        "https://f.example/rss": FeedMemo(etag='"e1"', last_modified="Tue", seen=["c", "d", "e"])
+    }
 
 
 @pytest.mark.parametrize("content", ["not json {", "[1, 2]", '{"u": {"seen": "abc", "etag": 5}}'])
@@ -75,18 +89,32 @@ def test_a_damaged_feed_state_starts_afresh_instead_of_crashing(tmp_path: Path, 
     assert all(m.seen == [] and m.etag is None for m in loaded.values())
 
 
-@pytest.mark.parametrize(("entry", "key"), [
-    ({"id": "urn:1", "link": "https://x/1"}, "urn:1"),
-    ({"link": "https://x/1"}, "https://x/1"),
-    ({"title": "t", "published": "p"}, None),
-])
+@pytest.mark.parametrize(
+    ("entry", "key"),
+    [
+        ({"id": "urn:1", "link": "https://x/1"}, "urn:1"),
+        ({"link": "https://x/1"}, "https://x/1"),
+        ({"title": "t", "published": "p"}, None),
+    ],
+)
 def test_feed_entries_are_known_by_guid_then_link_then_digest(entry: dict[str, str], key: str | None) -> None:
     got = entry_key(entry)
     assert got == key if key else got.startswith("digest:")
 
 
 def test_a_feed_entry_carries_its_own_article() -> None:
-    record = entry_record({"title": "T", "summary": "<p>Hello <b>world</b></p>", "link": "https://x/1",
-                           "published_parsed": (2024, 5, 6, 7, 8, 9, 0, 0, 0)})
-    assert record == {"title": "T", "body": "Hello world", "url": "https://x/1",
-                      "published_at": "2024-05-06T07:08:09+00:00", "author": None}
+    record = entry_record(
+        {
+            "title": "T",
+            "summary": "<p>Hello <b>world</b></p>",
+            "link": "https://x/1",
+            "published_parsed": (2024, 5, 6, 7, 8, 9, 0, 0, 0),
+        }
+    )
+    assert record == {
+        "title": "T",
+        "body": "Hello world",
+        "url": "https://x/1",
+        "published_at": "2024-05-06T07:08:09+00:00",
+        "author": None,
+    }

@@ -13,9 +13,17 @@ SAME = [
     ("m. mobile mirror is dropped", "https://m.example.com/a", "https://example.com/a"),
     ("amp. mirror is dropped", "https://amp.example.com/a", "https://example.com/a"),
     ("the fragment is dropped", "https://example.com/a#comments", "https://example.com/a"),
-    ("utm_* parameters are dropped", "https://example.com/a?utm_source=tw&utm_medium=social", "https://example.com/a"),
+    (
+        "utm_* parameters are dropped",
+        "https://example.com/a?utm_source=tw&utm_medium=social",
+        "https://example.com/a",
+    ),
     ("fbclid and gclid are dropped", "https://example.com/a?fbclid=x&gclid=y", "https://example.com/a"),
-    ("ref and mc_cid are dropped", "https://example.com/a?ref=home&mc_cid=1&mc_eid=2", "https://example.com/a"),
+    (
+        "ref and mc_cid are dropped",
+        "https://example.com/a?ref=home&mc_cid=1&mc_eid=2",
+        "https://example.com/a",
+    ),
     ("default https port is dropped", "https://example.com:443/a", "https://example.com/a"),
     ("default http port is dropped", "http://example.com:80/a", "http://example.com/a"),
     ("other ports stay", "http://example.com:8080/a", "http://example.com:8080/a"),
@@ -24,7 +32,11 @@ SAME = [
     ("a trailing slash is dropped", "https://example.com/news/story/", "https://example.com/news/story"),
     ("dot segments are resolved", "https://example.com/a/../b/./c", "https://example.com/b/c"),
     ("an /amp suffix is dropped", "https://example.com/news/story/amp", "https://example.com/news/story"),
-    ("escapes of unreserved characters are decoded", "https://example.com/%7Euser", "https://example.com/~user"),
+    (
+        "escapes of unreserved characters are decoded",
+        "https://example.com/%7Euser",
+        "https://example.com/~user",
+    ),
     ("other escapes are upper-cased", "https://example.com/caf%c3%a9", "https://example.com/caf%C3%A9"),
     ("raw non-ASCII paths are escaped", "https://example.com/café", "https://example.com/caf%C3%A9"),
     ("an IDN host becomes punycode", "https://bücher.de/x", "https://xn--bcher-kva.de/x"),
@@ -32,7 +44,11 @@ SAME = [
     ("full-width letters fold to ASCII", "https://ｅｘａｍｐｌｅ.com/x", "https://example.com/x"),
     ("the trailing dot of a host is dropped", "https://example.com./x", "https://example.com/x"),
     ("surrounding spaces are ignored", "  https://example.com/x  ", "https://example.com/x"),
-    ("an escaped & inside a value stays escaped", "https://example.com/s?q=a%26b", "https://example.com/s?q=a%26b"),
+    (
+        "an escaped & inside a value stays escaped",
+        "https://example.com/s?q=a%26b",
+        "https://example.com/s?q=a%26b",
+    ),
     ("IPv6 literals are kept", "http://[2001:db8::1]:8080/x", "http://[2001:db8::1]:8080/x"),
 ]
 
@@ -43,8 +59,11 @@ def test_canonical_url_normalizes(why: str, url: str, expected: str) -> None:
 
 
 MERGE = [
-    ("tracking and ordering differ", "https://www.example.com/a?utm_campaign=x&id=3&b=1",
-     "https://example.com/a?b=1&id=3"),
+    (
+        "tracking and ordering differ",
+        "https://www.example.com/a?utm_campaign=x&id=3&b=1",
+        "https://example.com/a?b=1&id=3",
+    ),
     ("mobile mirror with fragment", "https://m.example.com/story/#top", "https://example.com/story"),
     ("AMP mirror", "https://amp.example.com/story/amp/", "https://example.com/story"),
 ]
@@ -56,7 +75,11 @@ def test_canonical_url_merges_spellings_of_one_article(why: str, a: str, b: str)
 
 
 MUST_NOT_MERGE = [
-    ("?id= selects the article", "https://example.com/article.php?id=1", "https://example.com/article.php?id=2"),
+    (
+        "?id= selects the article",
+        "https://example.com/article.php?id=1",
+        "https://example.com/article.php?id=2",
+    ),
     ("?p= selects the post", "https://blog.example.com/?p=10", "https://blog.example.com/?p=11"),
     ("?story= selects the story", "https://example.com/s?story=a", "https://example.com/s?story=b"),
     ("?page= selects the page", "https://example.com/s?page=1", "https://example.com/s?page=2"),
@@ -102,10 +125,22 @@ def test_canonical_url_refuses_what_is_not_an_http_url(why: str, url: str | None
     assert canonical_url(url) is None
 
 
-@pytest.mark.parametrize(("name", "tracking"), [
-    ("utm_source", True), ("UTM_Campaign", True), ("fbclid", True), ("gclid", True), ("ref", True),
-    ("mc_cid", True), ("id", False), ("p", False), ("story", False), ("page", False), ("q", False),
-])
+@pytest.mark.parametrize(
+    ("name", "tracking"),
+    [
+        ("utm_source", True),
+        ("UTM_Campaign", True),
+        ("fbclid", True),
+        ("gclid", True),
+        ("ref", True),
+        ("mc_cid", True),
+        ("id", False),
+        ("p", False),
+        ("story", False),
+        ("page", False),
+        ("q", False),
+    ],
+)
 def test_tracking_parameters_are_recognized_by_name(name: str, tracking: bool) -> None:
     assert is_tracking_param(name) is tracking
 

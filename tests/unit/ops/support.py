@@ -40,6 +40,7 @@ _INTERPOLATION = re.compile(r"\$\$|\$\{(?P<name>\w+)(?:(?P<op>:?-)(?P<default>[^
 def interpolate(value: str) -> str:
     """Resolve compose ``${VAR:-default}`` / ``${VAR-default}`` / ``${VAR}`` the way a shell without those
     variables would: defaults, or empty."""
+
     def sub(m: re.Match[str]) -> str:
         if m.group(0) == "$$":
             return "$"
@@ -102,8 +103,22 @@ _RANGES = re.compile(r"\[[^\[\]]*\]")
 _GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)")
 # An identifier that is not part of a longer one, not a function call, not a number's unit ("5m", "1e3").
 _IDENT = re.compile(r"(?<![\w:.$])([A-Za-z_:][\w:]*)(?![\w:])(?!\s*\()")
-_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool",
-             "offset", "inf", "nan", "atan2"}
+_KEYWORDS = {
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "offset",
+    "inf",
+    "nan",
+    "atan2",
+}
 
 
 def promql_metric_names(expr: str) -> set[str]:
@@ -128,8 +143,13 @@ def exposed_series_names() -> set[str]:
 
 
 # Series Prometheus makes itself for every target; a worker does not have to emit them.
-PROMETHEUS_SYNTHETIC = {"up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_series_added",
-                        "scrape_samples_post_metric_relabeling"}
+PROMETHEUS_SYNTHETIC = {
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_series_added",
+    "scrape_samples_post_metric_relabeling",
+}
 
 
 def recording_rule_names() -> set[str]:
@@ -145,15 +165,20 @@ def alert_rules() -> list[dict[str, Any]]:
 def promtool() -> str:
     path = shutil.which("promtool")
     if path is None:
-        pytest.skip("promtool not found: run scripts/install_prometheus.sh (installs Debian's prometheus package)")
+        pytest.skip(
+            "promtool not found: run scripts/install_prometheus.sh (installs Debian's prometheus package)"
+        )
     return path
 
 
 def run_promtool(*args: str, cwd: Path = PROMETHEUS_DIR) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([promtool(), *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [promtool(), *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 # --- Grafana --------------------------------------------------------------------------------------------------
+
 
 def dashboards() -> Iterator[tuple[Path, dict[str, Any]]]:
     for path in sorted((GRAFANA_DIR / "dashboards").glob("*.json")):
@@ -174,6 +199,7 @@ def grafana_to_promql(expr: str) -> str:
 
 
 # --- Kibana and the index template ----------------------------------------------------------------------------
+
 
 def saved_objects() -> list[dict[str, Any]]:
     out = []
@@ -249,5 +275,19 @@ def kibana_field_uses(obj: dict[str, Any]) -> dict[str, str]:
     return uses
 
 
-AGGREGATABLE = {"keyword", "date", "date_nanos", "boolean", "integer", "long", "short", "byte", "float", "double",
-                "half_float", "scaled_float", "unsigned_long", "ip"}
+AGGREGATABLE = {
+    "keyword",
+    "date",
+    "date_nanos",
+    "boolean",
+    "integer",
+    "long",
+    "short",
+    "byte",
+    "float",
+    "double",
+    "half_float",
+    "scaled_float",
+    "unsigned_long",
+    "ip",
+}

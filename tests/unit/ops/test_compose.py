@@ -75,8 +75,12 @@ def test_worker_environment_loads_into_settings_pointing_at_the_stack(
         assert settings.kafka.bootstrap is not None and settings.es.url is not None, name
         kafka_hosts = {hp.rsplit(":", 1)[0] for hp in settings.kafka.bootstrap.split(",")}
         assert kafka_hosts <= services, f"{name}: Kafka {settings.kafka.bootstrap} is not a compose service"
-        assert urlparse(settings.es.url).hostname in services, f"{name}: {settings.es.url} is not a compose service"
-        assert settings.es.compat == "elasticsearch", f"{name}: the osmem shim is for the embedded server only"
+        assert urlparse(settings.es.url).hostname in services, (
+            f"{name}: {settings.es.url} is not a compose service"
+        )
+        assert settings.es.compat == "elasticsearch", (
+            f"{name}: the osmem shim is for the embedded server only"
+        )
         assert settings.web_host == "0.0.0.0", f"{name}: Prometheus and healthchecks reach it from outside"
         assert settings.web_port > 0, f"{name}: a fixed container port, so Prometheus knows where to scrape"
 
@@ -100,10 +104,14 @@ def test_services_start_only_after_what_they_need_is_healthy(spec: dict[str, Any
         assert isinstance(deps, dict), f"{name}: use the long depends_on syntax with a condition"
         for dep, cond in deps.items():
             want = "service_completed_successfully" if dep in ONE_SHOT else "service_healthy"
-            assert cond.get("condition") == want, f"{name} -> {dep}: condition {cond.get('condition')}, want {want}"
+            assert cond.get("condition") == want, (
+                f"{name} -> {dep}: condition {cond.get('condition')}, want {want}"
+            )
     for name in worker_services(spec):
         deps = spec["services"][name]["depends_on"]
-        assert {"kafka", "elasticsearch", "init"} <= set(deps), f"{name} may start before topics and alias exist"
+        assert {"kafka", "elasticsearch", "init"} <= set(deps), (
+            f"{name} may start before topics and alias exist"
+        )
 
 
 def test_workers_publish_no_host_ports_so_they_can_be_scaled(spec: dict[str, Any]) -> None:
@@ -123,8 +131,11 @@ def test_published_ports_are_reachable_from_this_machine_only(spec: dict[str, An
 def test_stateful_services_keep_their_data_in_named_volumes(spec: dict[str, Any]) -> None:
     declared = set(spec.get("volumes") or {})
     for name in ("kafka", "elasticsearch", "prometheus", "grafana"):
-        named = [v.split(":", 1)[0] for v in spec["services"][name].get("volumes", [])
-                 if not v.startswith((".", "/"))]
+        named = [
+            v.split(":", 1)[0]
+            for v in spec["services"][name].get("volumes", [])
+            if not v.startswith((".", "/"))
+        ]
         assert named, f"{name} loses its data when the container is recreated"
         assert set(named) <= declared, f"{name} uses undeclared volumes {set(named) - declared}"
 
@@ -151,7 +162,9 @@ def test_workers_are_configured_by_environment_only(spec: dict[str, Any]) -> Non
         svc = spec["services"][name]
         assert command(svc) == ["newsflow", "worker", stage]
         assert not svc.get("volumes"), f"{name} reads configuration from a mounted file"
-        assert "env_file" not in svc, f"{name}: a .env file beside compose is fine, a per-service env_file hides config"
+        assert "env_file" not in svc, (
+            f"{name}: a .env file beside compose is fine, a per-service env_file hides config"
+        )
 
 
 def test_init_runs_newsflow_init_and_imports_the_kibana_saved_objects(spec: dict[str, Any]) -> None:
@@ -168,12 +181,20 @@ def test_init_runs_newsflow_init_and_imports_the_kibana_saved_objects(spec: dict
 def test_worker_image_is_python_3_11_slim_and_copies_everything_the_wheel_build_reads() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
     assert re.search(r"^FROM python:3\.11-slim\b", dockerfile, re.MULTILINE)
-    copied = {src.rstrip("/") for line in re.findall(r"^COPY\s+(.+)$", dockerfile, re.MULTILINE)
-              for src in line.split()[:-1] if not src.startswith("--")}
+    copied = {
+        src.rstrip("/")
+        for line in re.findall(r"^COPY\s+(.+)$", dockerfile, re.MULTILINE)
+        for src in line.split()[:-1]
+        if not src.startswith("--")
+    }
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     wheel = project["tool"]["hatch"]["build"]["targets"]["wheel"]
-    needed = {"pyproject.toml", project["project"]["readme"], *wheel.get("packages", []),
-              *wheel.get("force-include", {})}
+    needed = {
+        "pyproject.toml",
+        project["project"]["readme"],
+        *wheel.get("packages", []),
+        *wheel.get("force-include", {}),
+    }
     assert needed <= copied, f"`pip install .` in the image fails without {sorted(needed - copied)}"
     missing = sorted(src for src in copied if not (REPO / src).exists())
     assert not missing, f"the image build fails: {missing} do not exist in the repository"

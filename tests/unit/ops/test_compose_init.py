@@ -67,10 +67,20 @@ def run_init(tmp_path: Path, kibana: FakeKibana, newsflow_exit: int = 0) -> subp
     stub = bin_dir / "newsflow"
     stub.write_text(f'#!/bin/sh\necho "$@" >> "{tmp_path / "newsflow.calls"}"\nexit {newsflow_exit}\n')
     stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "KIBANA_URL": kibana.url,
-           "SAVED_OBJECTS_DIR": str(KIBANA_DIR)}
-    return subprocess.run(["sh", str(DEPLOY / "compose-init.sh")], env=env, capture_output=True, text=True,
-                          timeout=60, check=False)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "KIBANA_URL": kibana.url,
+        "SAVED_OBJECTS_DIR": str(KIBANA_DIR),
+    }
+    return subprocess.run(
+        ["sh", str(DEPLOY / "compose-init.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_init_creates_topics_and_alias_then_imports_every_saved_objects_file(
@@ -91,8 +101,11 @@ def test_init_creates_topics_and_alias_then_imports_every_saved_objects_file(
 
 
 def test_init_fails_when_kibana_refuses_an_object(tmp_path: Path, kibana: FakeKibana) -> None:
-    kibana.import_answer = {"success": False, "successCount": 8,
-                            "errors": [{"id": "newsflow-overview", "error": {"type": "unknown"}}]}
+    kibana.import_answer = {
+        "success": False,
+        "successCount": 8,
+        "errors": [{"id": "newsflow-overview", "error": {"type": "unknown"}}],
+    }
     result = run_init(tmp_path, kibana)
     assert result.returncode != 0
     assert "Kibana refused" in result.stderr and "newsflow-overview" in result.stderr

@@ -43,8 +43,16 @@ def datasource() -> dict[str, Any]:
 
 def test_the_pipeline_overview_dashboard_shows_what_an_operator_looks_for() -> None:
     titles = {panel["title"] for _, d in dashboards() for panel in panels(d)}
-    assert {"Throughput per stage", "Consumer lag", "Freshness", "Duplicates by kind", "Dead letters by reason",
-            "Bulk request latency", "Bulk items by result", "Worker up"} <= titles
+    assert {
+        "Throughput per stage",
+        "Consumer lag",
+        "Freshness",
+        "Duplicates by kind",
+        "Dead letters by reason",
+        "Bulk request latency",
+        "Bulk items by result",
+        "Worker up",
+    } <= titles
 
 
 def test_every_metric_a_panel_queries_is_one_the_workers_emit() -> None:
@@ -55,9 +63,17 @@ def test_every_metric_a_panel_queries_is_one_the_workers_emit() -> None:
 
 def test_every_panel_query_is_valid_promql(tmp_path: Path) -> None:
     # promtool parses recording rules: one rule per query is a PromQL syntax check.
-    rules = {"groups": [{"name": "grafana", "rules": [
-        {"record": f"grafana:query:{i}", "expr": grafana_to_promql(expr)} for i, (_, expr) in enumerate(queries())
-    ]}]}
+    rules = {
+        "groups": [
+            {
+                "name": "grafana",
+                "rules": [
+                    {"record": f"grafana:query:{i}", "expr": grafana_to_promql(expr)}
+                    for i, (_, expr) in enumerate(queries())
+                ],
+            }
+        ]
+    }
     path = tmp_path / "queries.yml"
     path.write_text(yaml.safe_dump(rules))
     result = run_promtool("check", "rules", str(path), cwd=tmp_path)

@@ -40,7 +40,9 @@ def test_saved_objects_file_is_what_its_generator_writes() -> None:
     )
 
 
-def test_data_view_reads_the_articles_alias_with_published_at_as_time_field(objects: list[dict[str, Any]]) -> None:
+def test_data_view_reads_the_articles_alias_with_published_at_as_time_field(
+    objects: list[dict[str, Any]],
+) -> None:
     [view] = by_type(objects, "index-pattern")
     assert view["attributes"]["title"] == ElasticSettings().alias == "newsflow-articles"
     assert view["attributes"]["timeFieldName"] == "published_at"
@@ -65,13 +67,19 @@ def test_every_dashboard_panel_has_its_reference(objects: list[dict[str, Any]]) 
 
 
 def test_dashboard_shows_articles_over_time_top_entities_outlets_and_duplicates(
-    objects: list[dict[str, Any]]
+    objects: list[dict[str, Any]],
 ) -> None:
     [board] = by_type(objects, "dashboard")
     titles = {o["id"]: o["attributes"]["title"] for o in objects}
     shown = {titles[ref["id"]] for ref in board["references"]}
-    assert {"Articles over time", "Top people", "Top places", "Top organizations", "Top outlets",
-            "Stories with the most copies"} <= shown
+    assert {
+        "Articles over time",
+        "Top people",
+        "Top places",
+        "Top organizations",
+        "Top outlets",
+        "Stories with the most copies",
+    } <= shown
     fields = {o["attributes"]["title"]: set(kibana_field_uses(o)) for o in objects}
     assert "published_at" in fields["Articles over time"]
     assert {"persons"} <= fields["Top people"] and {"places"} <= fields["Top places"]
@@ -87,8 +95,12 @@ def test_every_field_kibana_uses_exists_in_the_index_template(objects: list[dict
 
 def test_fields_kibana_aggregates_or_sorts_on_are_aggregatable(objects: list[dict[str, Any]]) -> None:
     mapped = template_fields()
-    bad = {(o["id"], f, mapped.get(f)) for o in objects for f, how in kibana_field_uses(o).items()
-           if how == "aggregate" and mapped.get(f) not in AGGREGATABLE}
+    bad = {
+        (o["id"], f, mapped.get(f))
+        for o in objects
+        for f, how in kibana_field_uses(o).items()
+        if how == "aggregate" and mapped.get(f) not in AGGREGATABLE
+    }
     assert not bad, f"text or nested fields cannot be aggregated or sorted on: {sorted(bad, key=str)}"
 
 
@@ -105,5 +117,7 @@ def test_saved_objects_import_into_kibana_8_9_and_later(objects: list[dict[str, 
         assert version(obj["typeMigrationVersion"]) <= OLDEST_KIBANA, (
             f"{obj['id']}: a Kibana older than typeMigrationVersion refuses the import"
         )
-        for text in (v for v in obj["attributes"].values() if isinstance(v, str) and v.startswith(("{", "["))):
+        for text in (
+            v for v in obj["attributes"].values() if isinstance(v, str) and v.startswith(("{", "["))
+        ):
             json.loads(text)  # visState, panelsJSON, ... are JSON inside JSON

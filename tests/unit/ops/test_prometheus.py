@@ -55,18 +55,25 @@ def test_prometheus_scrapes_every_worker_service_on_its_metrics_port(config: dic
 def test_scaled_workers_are_discovered_through_docker_dns(config: dict[str, Any]) -> None:
     # A static target would resolve to one container; DNS service discovery lists every replica.
     workers = set(worker_services(compose()))
-    discovered = {name for job in config["scrape_configs"] for sd in job.get("dns_sd_configs", [])
-                  for name in sd["names"] if sd.get("type", "SRV") == "A"}
+    discovered = {
+        name
+        for job in config["scrape_configs"]
+        for sd in job.get("dns_sd_configs", [])
+        for name in sd["names"]
+        if sd.get("type", "SRV") == "A"
+    }
     assert workers <= discovered
 
 
-def test_worker_targets_are_labelled_by_service_without_clobbering_the_stage_label(config: dict[str, Any]) -> None:
+def test_worker_targets_are_labelled_by_service_without_clobbering_the_stage_label(
+    config: dict[str, Any],
+) -> None:
     workers = set(worker_services(compose()))
     for job in config["scrape_configs"]:
         names = {n for sd in job.get("dns_sd_configs", []) for n in sd["names"]}
         if not names & workers:
             continue
-        assert job["job_name"] == "newsflow", "alerts.yml and the dashboard select job=\"newsflow\""
+        assert job["job_name"] == "newsflow", 'alerts.yml and the dashboard select job="newsflow"'
         targets = {r.get("target_label") for r in job.get("relabel_configs", [])}
         assert "service" in targets
         assert "stage" not in targets, "the metrics carry `stage`; a target label would rename theirs"
@@ -110,8 +117,13 @@ def test_every_alert_has_a_unit_test_where_it_fires_and_one_where_it_stays_silen
 
 def test_the_required_alerts_exist() -> None:
     alerts = {rule["alert"] for rule in alert_rules()}
-    assert {"NewsflowWorkerDown", "NewsflowConsumerLagGrowing", "NewsflowDeadLetterRateHigh",
-            "NewsflowFreshnessSlow", "NewsflowBulkItemsFailing"} <= alerts
+    assert {
+        "NewsflowWorkerDown",
+        "NewsflowConsumerLagGrowing",
+        "NewsflowDeadLetterRateHigh",
+        "NewsflowFreshnessSlow",
+        "NewsflowBulkItemsFailing",
+    } <= alerts
 
 
 def test_every_alert_says_what_it_means_and_what_to_do() -> None:
@@ -140,12 +152,18 @@ def test_every_metric_an_alert_queries_is_one_the_workers_emit() -> None:
 @pytest.mark.parametrize(
     ("expr", "names"),
     [
-        ('sum by (stage, le) (rate(newsflow_processing_seconds_bucket{stage="enrich"}[5m]))',
-         {"newsflow_processing_seconds_bucket"}),
-        ('rate(newsflw_messages_total[5m]) / on (stage) group_left up{job="x"} offset 5m',
-         {"newsflw_messages_total", "up"}),
-        ('label_replace(absent(up{service="a"} == 1), "service", "a", "", "") or x:y:z > 1e3',
-         {"up", "x:y:z"}),
+        (
+            'sum by (stage, le) (rate(newsflow_processing_seconds_bucket{stage="enrich"}[5m]))',
+            {"newsflow_processing_seconds_bucket"},
+        ),
+        (
+            'rate(newsflw_messages_total[5m]) / on (stage) group_left up{job="x"} offset 5m',
+            {"newsflw_messages_total", "up"},
+        ),
+        (
+            'label_replace(absent(up{service="a"} == 1), "service", "a", "", "") or x:y:z > 1e3',
+            {"up", "x:y:z"},
+        ),
         ("histogram_quantile(0.95, sum without (instance) (rate(a_bucket[$__rate_interval])))", {"a_bucket"}),
     ],
 )
@@ -158,7 +176,12 @@ def test_promql_name_extraction_finds_metrics_and_ignores_functions_labels_and_k
 def test_install_script_is_silent_when_prometheus_is_already_installed() -> None:
     if not (shutil.which("promtool") and shutil.which("prometheus")):
         pytest.skip("prometheus is not installed: the script would install it (run it yourself)")
-    result = subprocess.run(["bash", str(REPO / "scripts" / "install_prometheus.sh")], capture_output=True,
-                            text=True, timeout=60, check=False)
+    result = subprocess.run(
+        ["bash", str(REPO / "scripts" / "install_prometheus.sh")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0
     assert result.stdout + result.stderr == ""
