@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 
 from elasticsearch import helpers
 
-from services.common.embedded import SearchServer
 from services.common.es import async_client, sync_client
 from services.common.records import EnrichedArticle, Entity, Trace
 from services.common.settings import ElasticSettings
@@ -24,6 +23,7 @@ from services.common.settings.index import IndexSettings
 from services.index import logic
 from services.index.template import ensure_write_alias, install_template
 from services.index.writer import BulkWriter
+from services.ops.embedded import SearchServer
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 WORDS = [f"w{i}" for i in range(5000)]

@@ -32,7 +32,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
-    from services.demo import init
+    from services.ops.init import init
 
     logs.setup(settings.log_level)
     init(settings)
@@ -41,8 +41,8 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
-    from services.common.supervisor import STAGES, remove_stack_file, start_servers, write_stack_file
-    from services.demo import init, settings_for
+    from services.ops.init import init, settings_for
+    from services.ops.supervisor import STAGES, remove_stack_file, start_servers, write_stack_file
 
     logs.setup(settings.log_level)
     running = start_servers(settings)
@@ -89,13 +89,13 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
     from services.common.kafka import producer
-    from services.common.supervisor import stack_settings
     from services.ingest.fetch import Fetcher
     from services.ingest.progress import progress
     from services.ingest.sources.feeds import FeedSource, FeedState
     from services.ingest.sources.files import FileSource
     from services.ingest.sources.url import UrlSource
     from services.ingest.submit import max_input_bytes, send
+    from services.ops.supervisor import stack_settings
 
     logs.setup("WARNING" if args.quiet else settings.log_level)
     cfg = stack_settings(settings)
@@ -142,7 +142,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from services import demo
+    from services.ops import demo
 
     logs.setup("WARNING" if args.json else settings.log_level)
     report = demo.run(settings, args.paths, timeout_s=args.timeout, progress=not args.json)
@@ -253,8 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
         "services.dedupe.cli",
         "services.enrich.cli",
         "services.index.cli",
-        "services.ops_cli",
-        "services.bench",
+        "services.ops.cli",
+        "services.ops.bench",
     ):
         try:
             mod = __import__(module, fromlist=["register"])

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.embedded import Stack, start_stack
+from services.ops.embedded import Stack, start_stack
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -15,15 +15,15 @@ from typing import Any
 from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 
-from services.common.embedded import Stack
 from services.common.es import sync_client
 from services.common.kafka import create_topics, producer
 from services.common.records import InboxItem
 from services.common.settings import ElasticSettings, KafkaSettings, Settings
-from services.common.supervisor import STAGES, Running, WorkerProc
-from services.common.tracking import Tracker
-from services.demo import init
 from services.ingest.submit import expand, max_input_bytes, read_item, send
+from services.ops.embedded import Stack
+from services.ops.init import init
+from services.ops.supervisor import STAGES, Running, WorkerProc
+from services.ops.tracking import Tracker
 
 
 def test_settings(stack: Stack, prefix: str, partitions: int = 4, **over: Any) -> Settings:

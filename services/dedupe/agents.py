@@ -17,11 +17,11 @@ import faust
 from elasticsearch import ApiError, TransportError
 
 from services.common import metrics
-from services.common.balance import WorkBalancer, ner_weight
 from services.common.es import async_client
 from services.common.records import Article, DuplicateArticle, Rejected, utcnow
 from services.common.settings import Settings
 from services.common.worker import Stream, make_app
+from services.dedupe.balance import WorkBalancer, ner_weight
 from services.dedupe.engine import Deduper, Outcome
 from services.dedupe.store import ElasticStore, StoreUnavailable
 
@@ -34,7 +34,7 @@ def build(settings: Settings) -> faust.App:
     store = ElasticStore(async_client(settings.es), settings.es.dedupe_index, settings.dedupe)
     deduper = Deduper(store, settings.dedupe)
     ready = asyncio.Event()
-    # Unique articles go to the enrich partition with the least NER work so far (see services.common.balance).
+    # Unique articles go to the enrich partition with the least NER work so far (see services.dedupe.balance).
     balancer = WorkBalancer()
 
     async def until_answered(articles: Sequence[Article], now: datetime) -> list[Outcome]:

@@ -37,8 +37,8 @@ def register(sub: Any) -> None:
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from services.common.es import sync_client
-    from services.common.supervisor import stack_settings
     from services.index.search import search
+    from services.ops.supervisor import stack_settings
 
     cfg = stack_settings(settings)
     es = sync_client(cfg.es)
@@ -73,8 +73,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     from services.common.es import sync_client
-    from services.common.supervisor import stack_settings
     from services.index.template import reindex
+    from services.ops.supervisor import stack_settings
 
     cfg = stack_settings(settings)
     es = sync_client(cfg.es)
@@ -87,8 +87,8 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
-    from services.common.replay import replay
-    from services.common.supervisor import stack_settings
+    from services.ops.replay import replay
+    from services.ops.supervisor import stack_settings
 
     cfg = stack_settings(settings)
     since = None

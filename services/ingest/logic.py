@@ -5,7 +5,7 @@ body), ``.json`` (one record or a list of records), ``.jsonl`` (one record a lin
 article is extracted, see ``extract.py``). Any input may be gzip-compressed (found by its magic bytes, not its
 name). Records carry title/body/url/published_at/source (``text``/``content`` are accepted for the body).
 
-Encodings are detected (``encoding.py``); the canonical URL (``services.common.urls``) and so the article id
+Encodings are detected (``encoding.py``); the canonical URL (``services.ingest.urls``) and so the article id
 derive from the record's ``canonical_url`` or ``url``; the language is the record's own or detected.
 ``parse_bytes`` never raises: every bad input becomes a ``Rejected`` with a short fixed reason.
 """
@@ -26,10 +26,10 @@ import orjson
 from services.common.records import Article, InboxItem, Rejected, Trace
 from services.common.settings.ingest import IngestSettings
 from services.common.text import clean, digest, normalize
-from services.common.urls import canonical_url, host_of, mixed_script_host
 from services.ingest.encoding import TooLarge, decode_bytes, gunzip, is_gzip
 from services.ingest.extract import extract_html
 from services.ingest.language import detect_language
+from services.ingest.urls import canonical_url, host_of, mixed_script_host
 
 _DATE_LINE = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b[ \t]*\n?", re.IGNORECASE)
 _LANG_CODE = re.compile(r"^[a-z]{2,3}$")

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.common.embedded import Stack
 from services.common.es import async_client
 from services.common.records import Article, Trace
 from services.common.settings import ElasticSettings
@@ -24,6 +23,7 @@ from services.dedupe import logic
 from services.dedupe.logic import Signature
 from services.dedupe.store import ElasticStore, Entry, MemoryStore
 from services.ingest.logic import article_id, parse_txt
+from services.ops.embedded import Stack
 from tests.conftest import SEEDS
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]

@@ -24,16 +24,16 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from services.bench import variant
-from services.common.balance import ner_weight
-from services.common.embedded import Stack, free_port
 from services.common.kafka import create_topics
 from services.common.records import Article, Trace
 from services.common.settings import KafkaSettings
 from services.common.settings.enrich import EnrichSettings
 from services.common.text import clean
 from services.common.topics import TopicNames, names
+from services.dedupe.balance import ner_weight
 from services.ingest.logic import article_id, parse_txt
+from services.ops.bench import variant
+from services.ops.embedded import Stack, free_port
 from tests.conftest import REPO, SEEDS
 from tests.harness import cli_env
 

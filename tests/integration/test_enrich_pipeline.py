@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.embedded import Stack
+from services.ops.embedded import Stack
 from tests.conftest import SEEDS
 from tests.harness import Pipeline, make_pipeline
 

@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.common.embedded import Stack
 from services.common.es import async_client, sync_client
 from services.common.records import DuplicateArticle, DuplicateRef, EnrichedArticle, Trace
 from services.common.settings import ElasticSettings
 from services.common.settings.index import IndexSettings
 from services.index.template import ensure_write_alias, install_template
 from services.index.writer import BulkWriter
+from services.ops.embedded import Stack
 from tests.proxy import FaultProxy
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.embedded import Stack
+from services.ops.embedded import Stack
 from tests.conftest import REPO
 from tests.harness import cli_env, make_pipeline
 

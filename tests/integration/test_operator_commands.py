@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.common.embedded import Stack
+from services.ops.embedded import Stack
 from tests.conftest import REPO, SEEDS
 from tests.harness import Pipeline, cli_env, make_pipeline
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from services.common.embedded import Stack
 from services.common.records import Article, Trace
 from services.common.topics import names
+from services.ops.embedded import Stack
 from tests.conftest import REPO, SEEDS
 from tests.harness import Pipeline, cli_env, make_pipeline
 

@@ -23,7 +23,7 @@ import yaml
 from prometheus_client import start_http_server
 
 from services.common import metrics
-from services.common.embedded import Stack, free_port
+from services.ops.embedded import Stack, free_port
 from tests.conftest import SEEDS
 from tests.harness import make_pipeline
 

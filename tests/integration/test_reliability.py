@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from services.common.embedded import Stack
 from services.common.kafka import consumer
 from services.common.records import DeadLetter
-from services.common.supervisor import STAGES
 from services.common.topics import names
-from services.common.urls import canonical_url
 from services.ingest.logic import article_id
+from services.ingest.urls import canonical_url
+from services.ops.embedded import Stack
+from services.ops.supervisor import STAGES
 from tests.conftest import REPO
 from tests.harness import Pipeline, cli_env, make_pipeline
 from tests.proxy import FaultProxy

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.embedded import Stack
+from services.ops.embedded import Stack
 from tests.harness import make_pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from services.common.records import Article, Rejected
 from services.common.settings.ingest import IngestSettings
-from services.common.urls import canonical_url
 from services.ingest.encoding import decode_bytes
 from services.ingest.logic import parse_bytes
+from services.ingest.urls import canonical_url
 
 CFG = IngestSettings(max_article_bytes=64 * 1024, max_html_bytes=64 * 1024)
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)

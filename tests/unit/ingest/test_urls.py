@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.common.urls import canonical_url, host_of, is_tracking_param
+from services.ingest.urls import canonical_url, host_of, is_tracking_param
 
 SAME = [
     # (why, url, canonical)

@@ -23,11 +23,11 @@ from typing import Any
 from services.common.kafka import producer
 from services.common.records import Article, InboxItem, utcnow
 from services.common.settings import Settings
-from services.common.supervisor import Running, start_servers
-from services.common.tracking import Tracker
-from services.demo import init, settings_for
 from services.ingest import logic as ingest_logic
 from services.ingest.submit import expand
+from services.ops.init import init, settings_for
+from services.ops.supervisor import Running, start_servers
+from services.ops.tracking import Tracker
 
 _WORD = re.compile(r"[A-Za-z]+")
 

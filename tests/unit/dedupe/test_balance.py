@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from services.common.balance import WorkBalancer, ner_weight
+from services.dedupe.balance import WorkBalancer, ner_weight
 
 
 def test_skewed_work_ends_up_even_across_partitions() -> None:

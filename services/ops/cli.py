@@ -28,8 +28,8 @@ def register(sub: Any) -> None:
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    from services.common.dlq import read_dead_letters
-    from services.common.supervisor import stack_settings
+    from services.ops.dlq import read_dead_letters
+    from services.ops.supervisor import stack_settings
 
     rows = read_dead_letters(stack_settings(settings), stage=args.stage, reason=args.reason)
     if args.json:
@@ -57,8 +57,8 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
-    from services.common.dlq import read_dead_letters
-    from services.common.supervisor import stack_settings
+    from services.ops.dlq import read_dead_letters
+    from services.ops.supervisor import stack_settings
 
     for ref, dl in read_dead_letters(stack_settings(settings)):
         if ref == args.ref:
@@ -69,8 +69,8 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
-    from services.common.dlq import redrive
-    from services.common.supervisor import stack_settings
+    from services.ops.dlq import redrive
+    from services.ops.supervisor import stack_settings
 
     sent, skipped = redrive(stack_settings(settings), stage=args.stage, reason=args.reason, refs=args.ref)
     print(json.dumps({"replayed": sent, "skipped": skipped}))

@@ -13,8 +13,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.common.embedded import Stack, free_port, start_stack
 from services.common.settings import Settings
+from services.ops.embedded import Stack, free_port, start_stack
 
 log = logging.getLogger(__name__)
 

@@ -10,37 +10,15 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from services.common.es import sync_client
-from services.common.kafka import create_topics, producer, wait_for_broker
+from services.common.kafka import producer
 from services.common.records import InboxItem
 from services.common.settings import Settings
-from services.common.supervisor import STAGES, Running, start_servers
-from services.common.tracking import Tracker
-from services.index.template import ensure_write_alias, install_template
 from services.ingest.submit import expand, max_input_bytes, read_item, send
+from services.ops.init import init, settings_for
+from services.ops.supervisor import STAGES, start_servers
+from services.ops.tracking import Tracker
 
 log = logging.getLogger(__name__)
-
-
-def settings_for(settings: Settings, running: Running) -> Settings:
-    """The settings of this process pointed at the running servers."""
-    es_cfg = settings.es.model_copy(
-        update={"url": running.es_url, "compat": "osmem" if running.stack else settings.es.compat}
-    )
-    return settings.model_copy(
-        update={"kafka": settings.kafka.model_copy(update={"bootstrap": running.bootstrap}), "es": es_cfg}
-    )
-
-
-def init(settings: Settings) -> None:
-    """Topics, index template, versioned index and write alias: idempotent."""
-    wait_for_broker(settings.kafka)
-    create_topics(settings.kafka)
-    es = sync_client(settings.es)
-    try:
-        install_template(es, settings.es)
-        ensure_write_alias(es, settings.es)
-    finally:
-        es.close()
 
 
 def top_entities(es: Elasticsearch, settings: Settings, size: int = 20) -> list[dict[str, Any]]:

@@ -1,0 +1,32 @@
+"""Preparing a deployment: topics, index template and write alias (``newsflow init``), and the settings of a
+process pointed at a running (embedded) stack."""
+
+from __future__ import annotations
+
+from services.common.es import sync_client
+from services.common.kafka import create_topics, wait_for_broker
+from services.common.settings import Settings
+from services.index.template import ensure_write_alias, install_template
+from services.ops.supervisor import Running
+
+
+def settings_for(settings: Settings, running: Running) -> Settings:
+    """The settings of this process pointed at the running servers."""
+    es_cfg = settings.es.model_copy(
+        update={"url": running.es_url, "compat": "osmem" if running.stack else settings.es.compat}
+    )
+    return settings.model_copy(
+        update={"kafka": settings.kafka.model_copy(update={"bootstrap": running.bootstrap}), "es": es_cfg}
+    )
+
+
+def init(settings: Settings) -> None:
+    """Topics, index template, versioned index and write alias: idempotent."""
+    wait_for_broker(settings.kafka)
+    create_topics(settings.kafka)
+    es = sync_client(settings.es)
+    try:
+        install_template(es, settings.es)
+        ensure_write_alias(es, settings.es)
+    finally:
+        es.close()
