@@ -14,6 +14,7 @@ from typing import Any
 
 from services.common import logs
 from services.common.settings import Settings, get_settings, masked
+from services.common.topics import STAGES
 
 log = logging.getLogger("newsflow")
 
@@ -42,7 +43,7 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     from services.ops.init import init, settings_for
-    from services.ops.supervisor import STAGES, remove_stack_file, start_servers, write_stack_file
+    from services.ops.supervisor import remove_stack_file, start_servers, write_stack_file
 
     logs.setup(settings.log_level)
     running = start_servers(settings)
@@ -215,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("worker", help="run one stream worker (a faust app)")
-    p.add_argument("stage", choices=["ingest", "dedupe", "enrich", "index"])
+    p.add_argument("stage", choices=STAGES)
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("up", help="start the servers (embedded unless configured) and all four workers")

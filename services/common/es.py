@@ -36,16 +36,16 @@ def _plain_media_types(headers: Any) -> Any:
 
 
 class OsmemSyncNode(Urllib3HttpNode):
-    def perform_request(
+    def perform_request(  # type: ignore[override]
         self, method: str, target: str, body: bytes | None = None, headers: Any = None, **kw: Any
-    ) -> Any:  # type: ignore[override]
+    ) -> Any:
         return super().perform_request(method, target, body=body, headers=_plain_media_types(headers), **kw)
 
 
 class OsmemAsyncNode(AiohttpHttpNode):
-    async def perform_request(
+    async def perform_request(  # type: ignore[override]
         self, method: str, target: str, body: bytes | None = None, headers: Any = None, **kw: Any
-    ) -> Any:  # type: ignore[override]
+    ) -> Any:
         return await super().perform_request(
             method, target, body=body, headers=_plain_media_types(headers), **kw
         )

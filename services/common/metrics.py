@@ -10,7 +10,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
-STAGES = ("ingest", "dedupe", "enrich", "index")
 OUTCOMES = ("ok", "duplicate", "dead_letter", "retry")
 
 MESSAGES = Counter(

@@ -12,7 +12,8 @@ from typing import Any, Literal, TypeVar
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-Stage = Literal["ingest", "dedupe", "enrich", "index"]
+from services.common.topics import Stage
+
 DuplicateKind = Literal["exact", "near", "rewrite"]
 
 

@@ -200,10 +200,7 @@ class BulkWriter:
                 ok.extend(group_of[id(it)])
             for f in g_failed:
                 failed.extend(Failure(d, f.reason, f.detail) for d in group_of[id(f.item)])
-            todo = {
-                it.original_id: group_of[id(it)]
-                for it in g_conflicted  # type: ignore[union-attr]
-            }
+            todo = {group_of[id(it)][0].original_id: group_of[id(it)] for it in g_conflicted}
         for group in todo.values():
             failed.extend(Failure(d, "conflict", "original kept changing") for d in group)
         return ok, failed

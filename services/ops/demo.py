@@ -13,9 +13,10 @@ from services.common.es import sync_client
 from services.common.kafka import producer
 from services.common.records import InboxItem
 from services.common.settings import Settings
+from services.common.topics import STAGES
 from services.ingest.submit import expand, max_input_bytes, read_item, send
 from services.ops.init import init, settings_for
-from services.ops.supervisor import STAGES, start_servers
+from services.ops.supervisor import start_servers
 from services.ops.tracking import Tracker
 
 log = logging.getLogger(__name__)

@@ -9,11 +9,11 @@ from datetime import datetime
 
 from services.common.kafka import consumer, producer
 from services.common.settings import Settings
-from services.common.topics import names
+from services.common.topics import Logical, names
 
 
-def replay(settings: Settings, logical: str, since: datetime | None) -> int:
-    topic = getattr(names(settings.kafka.topic_prefix), logical)
+def replay(settings: Settings, logical: Logical, since: datetime | None) -> int:
+    topic = names(settings.kafka.topic_prefix).of(logical)
     c = consumer(settings.kafka, group_id=None, consumer_timeout_ms=3000)
     from kafka import TopicPartition
 

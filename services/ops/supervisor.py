@@ -14,16 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.common.settings import Settings
+from services.common.topics import Stage
 from services.ops.embedded import Stack, free_port, start_stack
 
 log = logging.getLogger(__name__)
 
-STAGES = ("ingest", "dedupe", "enrich", "index")
-
 
 @dataclass
 class WorkerProc:
-    stage: str
+    stage: Stage
     port: int
     proc: subprocess.Popen[bytes]
     log_path: Path
@@ -45,7 +44,7 @@ class Running:
     workers: list[WorkerProc] = field(default_factory=list)
     log_dir: Path = Path(".newsflow/logs")
 
-    def start_worker(self, stage: str, extra_env: dict[str, str] | None = None) -> WorkerProc:
+    def start_worker(self, stage: Stage, extra_env: dict[str, str] | None = None) -> WorkerProc:
         port = free_port()
         n = sum(1 for w in self.workers if w.stage == stage)
         log_path = self.log_dir / f"worker-{stage}{'-' + str(n) if n else ''}.log"
