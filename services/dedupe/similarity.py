@@ -37,12 +37,6 @@ def near(a: Fingerprint, b: Fingerprint) -> Near:
     return Near(inter / (na + nb - inter), inter / min(na, nb))
 
 
-def estimated_jaccard(a: Fingerprint, b: Fingerprint) -> float:
-    if a.minhash.size == 0 or a.minhash.size != b.minhash.size:
-        return 0.0
-    return float(np.mean(a.minhash == b.minhash))
-
-
 def sentence_overlap(a: Fingerprint, b_terms: np.ndarray, b_index: np.ndarray, nb: int) -> np.ndarray:
     """Matrix of shared content terms, sentences of ``a`` by the ``nb`` sentences that ``b_terms``/``b_index`` list
     (term, sentence) rows of: a vectorized merge of sorted terms, counted with one bincount."""

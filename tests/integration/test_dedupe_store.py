@@ -96,3 +96,20 @@ def test_search_store_finds_the_candidates_the_memory_store_finds(stack: Stack) 
     assert "s001" not in got["p000-4d"]
     assert not {"s001", "s001-late"} & got["p000-far"]
     assert "s003" not in got["p000-next"]  # ten months apart: never an event candidate
+
+
+def test_dedupe_index_asks_for_no_replica_by_default(stack: Stack) -> None:
+    """On one node a replica is never assigned: the index would stay yellow forever."""
+
+    async def replicas() -> str:
+        es = async_client(ElasticSettings(url=stack.search.url, compat="osmem"))
+        try:
+            index = f"dedupe-store-{uuid.uuid4().hex[:8]}"
+            await ElasticStore(es, index, CFG).ensure_index()
+            got = await es.indices.get_settings(index=index)
+            return str(got[index]["settings"]["index"]["number_of_replicas"])
+        finally:
+            await es.close()
+
+    assert CFG.index_replicas == 0
+    assert asyncio.run(replicas()) == "0"

@@ -20,6 +20,14 @@ class DedupeSettings(BaseModel):
         "one story happens within days, so 30 keeps every real copy and bounds the state",
     )
 
+    index_replicas: int = Field(
+        0,
+        ge=0,
+        description="replicas of the dedupe state index in the search server: 0 suits one node (a replica "
+        "there is never assigned and keeps the index yellow forever); raise it on a multi-node cluster. Applies "
+        "when the index is created",
+    )
+
     # --- bad input ---------------------------------------------------------------------------------------------
     min_words: int = Field(
         8,

@@ -1,179 +1,21 @@
-"""Dedupe state stores: signatures of recent arrivals (retrievable by key and by term) and their final decisions.
+"""The dedupe state every worker shares: ``sig:`` and ``dec:`` documents in the dedupe index of the search server.
 
-``MemoryStore`` serves the offline ``newsflow dedupe`` command, unit tests and the benchmark; ``ElasticStore`` is
-the state every dedupe worker shares, in the dedupe index of the search server. The protocol between workers that
-makes the shared state safe is described in ``services.dedupe.engine``; the stores provide its three primitives:
-
-1. ``register``: a signature becomes visible to every later ``candidates`` call, in any worker, once it returns
-   (Elasticsearch: bulk index with ``refresh=true``; a search started after a refresh sees what it made visible);
-2. ``candidates``: bounded retrieval of arrivals that may be copies (same exact key or LSH band) or reports of the
-   same story/event (shared rare names within ``event_window_days``);
-3. ``decide``: a decision is created once per ingest key (``op_type=create``, linearizable per ``_id``); a second
-   writer (a redelivery racing the first delivery) gets the first decision back and uses it.
+Elasticsearch semantics the protocol relies on: a bulk index with ``refresh=true`` makes signatures visible to every
+search started after it; ``op_type=create`` is linearizable per ``_id``, so a decision is written once.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from elasticsearch import AsyncElasticsearch
 
-from services.common.records import Article
 from services.common.settings.dedupe import DedupeSettings
 from services.dedupe.features import fingerprint
 from services.dedupe.logic import Decision, Signature
-
-
-@dataclass(frozen=True)
-class Entry:
-    """An arrival to register: its signature and the article (the Elasticsearch store keeps the body)."""
-
-    sig: Signature
-    article: Article
-
-
-class StoreUnavailable(Exception):
-    """The store did not answer as it must; the caller retries the whole batch (nothing was sent)."""
-
-
-class DedupeStore(Protocol):
-    async def decisions(self, keys: Sequence[str]) -> dict[str, Decision]:
-        """Final decisions of these ingest keys, where there are any."""
-        ...
-
-    async def register(self, entries: Sequence[Entry]) -> None:
-        """Make these signatures retrievable by every later ``candidates`` call (idempotent per ingest key)."""
-        ...
-
-    async def candidates(self, sigs: Sequence[Signature]) -> dict[str, list[str]]:
-        """For each signature, ingest keys of registered arrivals that may be copies or same-event reports,
-        best first, bounded by the settings. Never the signature itself."""
-        ...
-
-    async def fetch(self, keys: Sequence[str]) -> dict[str, tuple[Signature, Decision | None]]:
-        """Signatures of these ingest keys and their decisions (None while pending)."""
-        ...
-
-    async def decide(self, decisions: Sequence[Decision]) -> dict[str, Decision]:
-        """Write each decision unless one exists for its ingest key; return the decision that holds."""
-        ...
-
-    async def expire(self, before: datetime) -> int:
-        """Forget arrivals whose time (published_at, else ingested_at) is before ``before``; how many went."""
-        ...
-
-
-Postings = dict[Any, str | list[str]]
-
-
-def _post(index: Postings, key: str | int, ik: str) -> None:
-    have = index.get(key)
-    if have is None:
-        index[key] = ik
-    elif isinstance(have, str):
-        index[key] = [have, ik]
-    else:
-        have.append(ik)
-
-
-def _prune(index: Postings, gone: set[str]) -> None:
-    for key in list(index):
-        v = index[key]
-        kept = [x for x in ([v] if isinstance(v, str) else v) if x not in gone]
-        if not kept:
-            del index[key]
-        else:
-            index[key] = kept[0] if len(kept) == 1 else kept
-
-
-def _recent(postings: str | list[str] | None, scan: int) -> Iterable[str]:
-    if not postings:
-        return ()
-    if isinstance(postings, str):
-        return (postings,)
-    # The first entry too: for an exact key it is the arrival every later copy points to.
-    return postings[-scan:] if len(postings) <= scan else [postings[0], *postings[-scan:]]
-
-
-class MemoryStore:
-    """The store in dicts: one process, no concurrency. Postings are lists in arrival order, read from the end."""
-
-    def __init__(self, cfg: DedupeSettings) -> None:
-        self.cfg = cfg
-        self.sigs: dict[str, Signature] = {}
-        self.decs: dict[str, Decision] = {}
-        # postings: a lone ingest key until a second arrives (most band keys never see one: saves memory)
-        self.by_key: Postings = {}
-        self.by_term: Postings = {}
-
-    async def decisions(self, keys: Sequence[str]) -> dict[str, Decision]:
-        return {k: self.decs[k] for k in keys if k in self.decs}
-
-    async def register(self, entries: Sequence[Entry]) -> None:
-        for e in entries:
-            self.register_sync(e.sig)
-
-    def register_sync(self, sig: Signature) -> None:
-        if sig.ingest_key in self.sigs:
-            return
-        ik = sig.ingest_key
-        self.sigs[ik] = sig
-        for k in sig.exact_keys:
-            _post(self.by_key, k, ik)
-        for b in sig.band_keys:
-            _post(self.by_key, b, ik)
-        for t in sig.terms:
-            _post(self.by_term, t, ik)
-
-    async def candidates(self, sigs: Sequence[Signature]) -> dict[str, list[str]]:
-        return {s.ingest_key: self.candidates_sync(s) for s in sigs}
-
-    def candidates_sync(self, sig: Signature) -> list[str]:
-        cfg = self.cfg
-        me = sig.ingest_key
-        exact: list[str] = []
-        for k in sig.exact_keys:
-            exact.extend(x for x in _recent(self.by_key.get(k), 4) if x != me)
-        bands: Counter[str] = Counter()
-        for b in sig.band_keys:
-            bands.update(_recent(self.by_key.get(b), cfg.postings_scan))
-        bands.pop(me, None)
-        terms: Counter[str] = Counter()
-        for t in sig.terms:
-            terms.update(_recent(self.by_term.get(t), cfg.postings_scan))
-        terms.pop(me, None)
-        window = timedelta(days=cfg.event_window_days)
-        shared = sorted(((n, k) for k, n in terms.items() if n >= cfg.min_shared_terms), reverse=True)
-        by_terms = [k for _, k in shared if k in self.sigs and abs(self.sigs[k].at - sig.at) <= window][
-            : cfg.max_candidates
-        ]
-        out = dict.fromkeys(exact)
-        out.update(dict.fromkeys(k for k, _ in bands.most_common(cfg.max_candidates)))
-        out.update(dict.fromkeys(by_terms))
-        return [k for k in out if k in self.sigs]
-
-    async def fetch(self, keys: Sequence[str]) -> dict[str, tuple[Signature, Decision | None]]:
-        return {k: (self.sigs[k], self.decs.get(k)) for k in keys if k in self.sigs}
-
-    async def decide(self, decisions: Sequence[Decision]) -> dict[str, Decision]:
-        return {d.ingest_key: self.decs.setdefault(d.ingest_key, d) for d in decisions}
-
-    async def expire(self, before: datetime) -> int:
-        gone = {k for k, s in self.sigs.items() if s.at < before}
-        gone |= {k for k, d in self.decs.items() if d.at < before}
-        if not gone:
-            return 0
-        for k in gone:
-            self.sigs.pop(k, None)
-            self.decs.pop(k, None)
-        _prune(self.by_key, gone)
-        _prune(self.by_term, gone)
-        return len(gone)
-
+from services.dedupe.store.protocol import Entry, StoreUnavailable
 
 DEDUPE_MAPPING: dict[str, Any] = {
     "dynamic": "strict",
@@ -257,7 +99,11 @@ class ElasticStore:
     async def ensure_index(self) -> None:
         if not await self.es.indices.exists(index=self.index):
             try:
-                await self.es.indices.create(index=self.index, mappings=DEDUPE_MAPPING)
+                await self.es.indices.create(
+                    index=self.index,
+                    mappings=DEDUPE_MAPPING,
+                    settings={"number_of_replicas": self.cfg.index_replicas},
+                )
             except Exception as exc:  # created by a concurrent worker
                 if "already_exists" not in str(exc):
                     raise
