@@ -56,12 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     texts = [v["articleBody"] for v in json.loads(truth.read_text()).values() if v.get("articleBody")]
     words = sum(len(t.split()) for t in texts)
-    cfg = EnrichSettings(batch_size=args.batch_size, n_process=args.n_process)
-    ner = SpacyNer(cfg.model, batch_size=cfg.batch_size, n_process=cfg.n_process)
+    cfg = EnrichSettings(batch_size=args.batch_size)
+    ner = SpacyNer(cfg.model, batch_size=cfg.batch_size, n_process=args.n_process)
     res = Resources.load(cfg)
 
     def bare() -> object:
-        return [doc.ents for doc in ner.nlp.pipe(texts, batch_size=cfg.batch_size, n_process=cfg.n_process)]
+        return [doc.ents for doc in ner.nlp.pipe(texts, batch_size=cfg.batch_size, n_process=args.n_process)]
 
     def ours() -> object:
         return logic.mentions_of_texts(texts, ner, cfg, res)

@@ -50,9 +50,6 @@ class Resources:
         gaz = _gazetteer(cfg.min_city_population) if cfg.gazetteer else None
         return cls(aliases=aliases, gazetteer=gaz, fixes=fixes)
 
-    def with_fixes(self, fixes: frozenset[str]) -> Resources:
-        return Resources(self.aliases, self.gazetteer, fixes, self.min_prominence)
-
 
 @lru_cache(maxsize=2)
 def _gazetteer(min_city_population: int) -> Gazetteer:

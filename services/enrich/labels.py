@@ -1,0 +1,177 @@
+"""Which spans are entities and of what type: the model's spans cleaned (possessives, titles, "a ..."), then
+re-typed where the alias file, the gazetteer or the article itself disagree with the model, plus the places and
+surnames the model missed. Each correction is one of ``Resources.fixes`` (measured on GUM news)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from services.enrich.canonical import TITLES, Curated, PersonName, fold, person_name, phonetic
+from services.enrich.model import Span
+from services.enrich.resources import Resources
+
+KEPT_TYPES = frozenset(
+    {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW"}
+)
+_POSSESSIVE_END = re.compile(r"(?:\s*(?:'s|’s|'S|’S)|(?<=s)['’])$")
+_PLACE_PHRASE = re.compile(r"\b[A-Z][\w'’.\-]*(?: (?:of |the )?[A-Z][\w'’.\-]*){0,3}")
+
+
+@dataclass
+class Candidate:
+    start: int
+    end: int
+    label: str
+    text: str
+    curated: Curated | None = None
+    fixed: bool = False  # the label was decided by data (alias, gazetteer, document evidence), not the model
+
+
+def _clean_span(text: str, s: Span, fixes: frozenset[str]) -> Candidate | None:
+    start, end = s.start, s.end
+    while end > start and text[end - 1] in " \t\n,;:":
+        end -= 1
+    if "possessive" in fixes:
+        m = _POSSESSIVE_END.search(text, start, end)
+        if m and m.start() > start:
+            end = m.start()
+    if s.label == "PERSON" and "titles" in fixes:
+        while True:
+            m = re.match(r"[^\s]+\s+", text[start:end])
+            if not m:
+                break
+            word = fold(m.group())
+            if word in TITLES and text[start + m.end() : start + m.end() + 1].isupper():
+                start += m.end()
+            else:
+                break
+    if "trim" in fixes:
+        m = re.match(r"(?:a|an)\s+(?=[A-Z])", text[start:end])
+        if m:
+            start += m.end()  # "a World Health Organisation"
+        cut = text.find(" (", start, end)
+        if cut > start and ")" not in text[cut:end]:
+            end = cut  # "World Health Organisation (WHO"
+    surface = text[start:end]
+    if not fold(surface):
+        return None
+    return Candidate(start, end, s.label, surface)
+
+
+def _place_label(c: Candidate, res: Resources, person_surnames: set[str]) -> str | None:
+    """GPE/LOC when the gazetteer knows ``c`` as a prominent place and the article does not use it as a name."""
+    if res.gazetteer is None:
+        return None
+    place = res.gazetteer.place(c.text)
+    # Only a place's own name, of a big place: small towns and alternate spellings collide with surnames and
+    # companies ("Bush", "Toyota", "Kali").
+    if place is None or not place.primary or place.prominence < res.min_prominence:
+        return None
+    if phonetic(c.text) in person_surnames:
+        return None
+    return place.label
+
+
+def _add_places(text: str, cands: list[Candidate], res: Resources) -> list[Candidate]:
+    if res.gazetteer is None:
+        return cands
+    taken = sorted((c.start, c.end) for c in cands)
+    added: list[Candidate] = []
+    for m in _PLACE_PHRASE.finditer(text):
+        s, e = m.start(), m.end()
+        if any(a < e and s < b for a, b in taken):
+            continue
+        place = res.gazetteer.place(m.group())
+        if place is None or place.prominence < 1_000_000:
+            continue
+        added.append(Candidate(s, e, place.label, m.group(), fixed=True))
+    return sorted(cands + added, key=lambda c: c.start)
+
+
+def decide_labels(text: str, spans: Sequence[Span], res: Resources) -> list[Candidate]:
+    """The model's spans, cleaned and re-typed where the alias file, the gazetteer or the article disagree."""
+    fixes = res.fixes
+    cands = [c for s in spans if s.label in KEPT_TYPES and (c := _clean_span(text, s, fixes)) is not None]
+    for c in cands:
+        c.curated = res.aliases.lookup(c.text, c.label)
+        if c.curated is not None:
+            c.label, c.fixed = c.curated.type, True
+    # Surnames of the persons the article names in full ("Valeska Paris" -> "Paris" is her, not the city).
+    surnames = {phonetic(p.surname) for p in _full_names(cands, res)}
+    for c in cands:
+        if c.fixed:
+            continue
+        single = len(c.text.split()) == 1
+        if "doc_person" in fixes and single and c.label != "PERSON" and phonetic(c.text) in surnames:
+            c.label, c.fixed = "PERSON", True
+            continue
+        if (c.label == "PERSON" and "place_person" in fixes) or (c.label == "ORG" and "place_org" in fixes):
+            label = _place_label(c, res, surnames)
+            if label is not None:
+                c.label, c.fixed = label, True
+                continue
+        if (
+            "demonyms" in fixes
+            and c.label in ("GPE", "LOC", "PERSON", "ORG")
+            and res.gazetteer is not None
+            and res.gazetteer.demonym(c.text)
+        ):
+            c.label, c.fixed = "NORP", True
+    if "label_vote" in fixes:
+        votes: dict[str, Counter[str]] = defaultdict(Counter)
+        for c in cands:
+            votes[fold(c.text)][c.label] += 1
+        for c in cands:
+            if not c.fixed:
+                best, n = votes[fold(c.text)].most_common(1)[0]
+                if n > votes[fold(c.text)][c.label]:
+                    c.label = best
+    if "place_add" in fixes:
+        cands = _add_places(text, cands, res)
+    if "surname_add" in fixes:
+        cands = _add_surnames(text, cands, res)
+    return cands
+
+
+_NAME_WORD = re.compile(r"[A-Z][\w'’\-]*\.?$")
+
+
+def _full_names(cands: Sequence[Candidate], res: Resources) -> list[PersonName]:
+    """Person names that are good evidence: 2-4 capitalized words on one line, the first not a place or a
+    demonym ("Virginia Democrats"), an alphabetic surname that is not an acronym ("Secure Cloud von IBM")."""
+    out = []
+    for c in cands:
+        if c.label != "PERSON" or "\n" in c.text:
+            continue
+        p = person_name(c.text)
+        if (
+            p is None
+            or not p.is_full
+            or not 2 <= len(p.words) <= 4
+            or not all(_NAME_WORD.match(w) for w in p.words)
+        ):
+            continue
+        if not p.surname.isalpha() or p.surname.isupper() or len(p.surname) < 3:
+            continue
+        g = res.gazetteer
+        if g is not None and (g.place(p.words[0]) is not None or g.demonym(p.words[0]) is not None):
+            continue
+        out.append(p)
+    return out
+
+
+def _add_surnames(text: str, cands: list[Candidate], res: Resources) -> list[Candidate]:
+    """The surname of a person the article names in full, where the model missed it ("Montalvo said")."""
+    surnames = {p.surname for p in _full_names(cands, res)}
+    if not surnames:
+        return cands
+    taken = [(c.start, c.end) for c in cands]
+    added: list[Candidate] = []
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in sorted(surnames)) + r")\b")
+    for m in pattern.finditer(text):
+        if not any(a < m.end() and m.start() < b for a, b in taken):
+            added.append(Candidate(m.start(), m.end(), "PERSON", m.group(), fixed=True))
+    return sorted(cands + added, key=lambda c: c.start) if added else cands
