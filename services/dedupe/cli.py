@@ -11,12 +11,15 @@ import json
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from services.common.records import Article, Rejected
 from services.common.settings import Settings
 from services.dedupe.engine import Outcome
 from services.dedupe.offline import OfflineDeduper
+
+if TYPE_CHECKING:
+    from services.ingest.reader import Refusals
 
 BATCH = 200
 
@@ -33,18 +36,14 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_dedupe)
 
 
-def read_articles(paths: list[str], settings: Settings, now: datetime) -> Iterator[Article | Rejected]:
-    """Articles of the inputs in order, each with an ingest key that orders it by input position."""
-    from services.ingest.logic import parse_bytes
-    from services.ingest.submit import expand
+def read_articles(
+    paths: list[str], settings: Settings, now: datetime, refusals: Refusals | None = None
+) -> Iterator[Article | Rejected]:
+    """Articles of the inputs in order, each with an ingest key that orders it by input position; a file
+    that cannot be read is a rejection (reported on stderr, see ``services.ingest.reader``)."""
+    from services.ingest.reader import read_articles as read
 
-    for n, (source, path) in enumerate(expand(paths)):
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            yield Rejected(reason="unreadable", detail=f"{source}: {exc}")
-            continue
-        yield from parse_bytes(data, source, f"cli{n:08d}", now, settings.ingest)
+    return read(paths, settings.ingest, now, refusals, id_prefix="cli")
 
 
 def line(o: Outcome) -> dict[str, Any]:
@@ -72,7 +71,10 @@ def line(o: Outcome) -> dict[str, Any]:
 
 
 def cmd_dedupe(args: argparse.Namespace, settings: Settings) -> int:
+    from services.ingest.reader import Refusals
+
     now = datetime.now(UTC)
+    refusals = Refusals()
     deduper = OfflineDeduper(settings.dedupe)
     pending: list[Article] = []
     out = sys.stdout
@@ -82,7 +84,7 @@ def cmd_dedupe(args: argparse.Namespace, settings: Settings) -> int:
             out.write(json.dumps(line(o), ensure_ascii=False) + "\n")
         pending.clear()
 
-    for item in read_articles(args.paths, settings, now):
+    for item in read_articles(args.paths, settings, now, refusals):
         if isinstance(item, Rejected):
             run()  # keep input order
             src = item.trace.source if item.trace else None
@@ -108,4 +110,6 @@ def cmd_dedupe(args: argparse.Namespace, settings: Settings) -> int:
             run()
     run()
     out.flush()
-    return 0
+    if summary := refusals.summary():
+        print(summary, file=sys.stderr)
+    return 1 if refusals else 0

@@ -11,10 +11,12 @@ import argparse
 import json
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from services.common.settings import Settings
+
+if TYPE_CHECKING:
+    from services.ingest.reader import Refusals
 
 
 def register(subparsers: Any) -> None:
@@ -27,19 +29,25 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_ner)
 
 
-def _texts(paths: list[str], raw: bool, settings: Settings) -> list[tuple[str, str | None, str]]:
-    """(source, language, text) for every input; a file ingest rejects yields an error line instead."""
+def _texts(
+    paths: list[str], raw: bool, settings: Settings, refusals: Refusals
+) -> list[tuple[str, str | None, str]]:
+    """(source, language, text) for every input; a file ingest rejects (or cannot read: reported on stderr,
+    see ``services.ingest.reader``) yields an error line instead."""
     from services.common.records import Rejected
     from services.ingest.logic import parse_bytes
-    from services.ingest.submit import expand
+    from services.ingest.reader import read_inputs
 
     out: list[tuple[str, str | None, str]] = []
-    for source, path in expand(paths):
-        data = Path(path).read_bytes()
+    for got in read_inputs(paths, settings.ingest, refusals, id_prefix="ner"):
+        if isinstance(got, Rejected):
+            out.append((got.trace.source if got.trace else "?", "error:" + got.reason, ""))
+            continue
+        source, data = got.source, got.data
         if raw:
             out.append((source, None, data.decode("utf-8", errors="replace")))
             continue
-        for i, art in enumerate(parse_bytes(data, source, "ner-cli", datetime.now(UTC), settings.ingest)):
+        for i, art in enumerate(parse_bytes(data, source, got.ingest_id, datetime.now(UTC), settings.ingest)):
             name = source if i == 0 else f"{source}#{i}"
             if isinstance(art, Rejected):
                 out.append((name, "error:" + art.reason, ""))
@@ -52,9 +60,11 @@ def cmd_ner(args: argparse.Namespace, settings: Settings) -> int:
     from services.enrich.logic import is_english, mentions_of_texts
     from services.enrich.model import SpacyNer
     from services.enrich.resources import Resources
+    from services.ingest.reader import Refusals
 
     cfg = settings.enrich
-    inputs = _texts(args.paths, args.raw, settings)
+    refusals = Refusals()
+    inputs = _texts(args.paths, args.raw, settings, refusals)
     ner = SpacyNer(cfg.model, batch_size=cfg.batch_size, n_process=cfg.n_process)
     res = Resources.load(cfg)
     todo = [
@@ -82,4 +92,6 @@ def cmd_ner(args: argparse.Namespace, settings: Settings) -> int:
         if len(text) > cfg.max_chars:
             line["ner_truncated"] = True
         sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
-    return 1 if failed and failed == len(inputs) else 0
+    if summary := refusals.summary():
+        print(summary, file=sys.stderr)
+    return 1 if refusals or (failed and failed == len(inputs)) else 0

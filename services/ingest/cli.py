@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from services.common.records import Article, Rejected, utcnow
 from services.common.settings.ingest import IngestSettings
 from services.ingest import logic
-from services.ingest.sources.files import expand
+from services.ingest.reader import Refusals, read_inputs
 
 if TYPE_CHECKING:
     from services.common.settings import Settings
@@ -45,13 +45,14 @@ def extract_file(source: str, data: bytes, cfg: IngestSettings, url: str | None 
 def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
     cfg = settings.ingest
     failed = 0
-    for source, path in expand(args.paths, suffixes=HTML_SUFFIXES):
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            out: dict[str, Any] = {"source": source, "error": "unreadable", "detail": str(exc)}
+    refusals = Refusals()
+    for got in read_inputs(args.paths, cfg, refusals, suffixes=HTML_SUFFIXES):
+        if isinstance(got, Rejected):
+            source = got.trace.source if got.trace else "?"
+            out: dict[str, Any] = {"source": source, "error": got.reason, "detail": got.detail}
         else:
-            out = extract_file(source, data, cfg, url=args.url)
+            source = got.source
+            out = extract_file(source, got.data, cfg, url=args.url)
         failed += "error" in out
         if args.json:
             print(json.dumps(out, ensure_ascii=False), flush=True)
@@ -63,6 +64,8 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
                 f"published {out['published_at'] or '?'}, {out['url'] or 'no URL'}",
                 flush=True,
             )
+    if summary := refusals.summary():
+        print(summary, file=sys.stderr)
     if failed:
         print(f"{failed} file(s) without an article", file=sys.stderr)
     return 1 if failed else 0

@@ -15,6 +15,7 @@ __all__ = ["as_dead_letter", "expand", "max_input_bytes", "read_item", "send"]
 
 
 def max_input_bytes(settings: Settings) -> int:
+    """Largest input file sent (see ``services.ingest.reader.input_cap``)."""
     return max(settings.ingest.max_article_bytes, settings.ingest.max_html_bytes)
 
 
@@ -25,7 +26,7 @@ def as_dead_letter(rej: Rejected) -> DeadLetter:
 
 def read_item(source: str, path: Path, max_bytes: int) -> InboxItem | DeadLetter:
     """An inbox item for the file, or a dead letter when it cannot be sent (unreadable, too large)."""
-    got = FileSource([path], max_bytes).read(source, path)
+    got = FileSource([path], max_bytes).read(source, path)  # refuses non-regular files, never blocks
     return as_dead_letter(got) if isinstance(got, Rejected) else got
 
 

@@ -24,7 +24,7 @@ from services.common.kafka import producer
 from services.common.records import Article, InboxItem, utcnow
 from services.common.settings import Settings
 from services.ingest import logic as ingest_logic
-from services.ingest.submit import expand
+from services.ingest.reader import read_articles
 from services.ops.init import init, settings_for
 from services.ops.supervisor import Running, start_servers
 from services.ops.tracking import Tracker
@@ -54,10 +54,9 @@ class Input:
 
 def load_inputs(paths: list[str], repeat: int, settings: Settings) -> list[Input]:
     base: list[tuple[str, Article]] = []
-    for source, path in expand(paths):
-        for res in ingest_logic.parse_bytes(path.read_bytes(), source, "bench", utcnow(), settings.ingest):
-            if isinstance(res, Article):
-                base.append((source, res))
+    for res in read_articles(paths, settings.ingest, utcnow(), id_prefix="bench"):
+        if isinstance(res, Article):  # refused files are reported on stderr by the reader
+            base.append((res.trace.source, res))
     out = []
     for r in range(repeat):
         for source, art in base:

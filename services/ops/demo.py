@@ -14,7 +14,8 @@ from services.common.kafka import producer
 from services.common.records import InboxItem
 from services.common.settings import Settings
 from services.common.topics import STAGES
-from services.ingest.submit import expand, max_input_bytes, read_item, send
+from services.ingest.reader import Refusals, read_items
+from services.ingest.submit import send
 from services.ops.init import init, settings_for
 from services.ops.supervisor import start_servers
 from services.ops.tracking import Tracker
@@ -113,9 +114,13 @@ def run(
         prod = producer(cfg.kafka)
         t0 = time.monotonic()
         n_inputs = 0
-        for source, path in expand(paths):
-            item = read_item(source, path, max_input_bytes(cfg))
-            tracker.expect(item.ingest_id if isinstance(item, InboxItem) else item.trace.ingest_id)  # type: ignore[union-attr]
+        refusals = Refusals()  # a file that cannot be read is reported on stderr and dead-lettered
+        for item in read_items(paths, cfg.ingest, refusals):
+            if isinstance(item, InboxItem):
+                tracker.expect(item.ingest_id)
+            else:
+                assert item.trace is not None  # the reader names the refused file in the trace
+                tracker.expect(item.trace.ingest_id)
             send(cfg, prod, item)
             n_inputs += 1
         prod.flush()

@@ -90,6 +90,13 @@ class IngestSettings(BaseModel):
         "500 decide exactly as the whole text does (181/181), at ~0.6 ms an article",
     )
 
+    # --- files ---------------------------------------------------------------------------------------------
+    follow_symlinks: bool = Field(
+        default=False,
+        description="inside an ingested directory, follow symbolic links whose target stays inside it (a link "
+        "leading out of the directory is refused whatever this says); off: every link is refused as 'symlink'",
+    )
+
     # --- fetching (feeds, URLs) -----------------------------------------------------------------------------
     user_agent: str = Field(
         default="Newsflow/0.1 (+https://github.com/newsflow; news ingestion)",
