@@ -57,8 +57,9 @@ FRESHNESS_SECONDS = Histogram(
 )
 CONSUMER_LAG = Gauge(
     "newsflow_consumer_lag",
-    "Messages behind the end of the log, per consumed topic partition (of this worker)",
-    ["topic", "partition"],
+    "Messages a stage's consumer group has still to read, per partition of each topic it reads: end offset "
+    "minus committed offset, read from the broker (services/common/lag.py; every worker reports every stage)",
+    ["stage", "topic", "partition"],
     registry=REGISTRY,
 )
 SEARCH_UP = Gauge(

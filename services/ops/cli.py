@@ -26,6 +26,15 @@ def register(sub: Any) -> None:
     q.add_argument("--ref", action="append", help="only these PARTITION:OFFSET (repeatable)")
     q.set_defaults(func=cmd_replay)
 
+    p = sub.add_parser(
+        "topics",
+        help="create missing topics, grow partitions (--partitions N, never shrinks), set retention from settings",
+    )
+    p.add_argument(
+        "--partitions", type=int, help="grow every topic to N partitions (and create missing with N)"
+    )
+    p.set_defaults(func=cmd_topics)
+
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     from services.ops.dlq import read_dead_letters
@@ -74,4 +83,26 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 
     sent, skipped = redrive(stack_settings(settings), stage=args.stage, reason=args.reason, refs=args.ref)
     print(json.dumps({"replayed": sent, "skipped": skipped}))
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
+    from kafka.errors import KafkaError
+
+    from services.common import logs
+    from services.common.kafka import ensure_topics
+    from services.ops.supervisor import stack_settings
+
+    logs.setup(settings.log_level, log_format=settings.log_format)
+    if args.partitions is not None and args.partitions < 1:
+        print(json.dumps({"error": "--partitions must be at least 1"}))
+        return 2
+    cfg = stack_settings(settings)
+    try:
+        plan = ensure_topics(cfg.kafka, args.partitions)
+    except KafkaError as exc:
+        # Tansu (the embedded broker) has no CreatePartitions: IncompatibleBrokerVersion.
+        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+        return 1
+    print(json.dumps({"created": plan.create, "grown": plan.grow, "unchanged": plan.keep}))
     return 0

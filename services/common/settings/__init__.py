@@ -10,13 +10,26 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.settings.dedupe import DedupeSettings
 from services.common.settings.enrich import EnrichSettings
 from services.common.settings.index import IndexSettings
 from services.common.settings.ingest import IngestSettings
+
+from services.common.topics import LOGICAL, Logical
+
+DEFAULT_RETENTION_HOURS: dict[Logical, int] = {
+    "inbox": 14 * 24,
+    "raw": 14 * 24,
+    "unique": 14 * 24,
+    "duplicates": 14 * 24,
+    "enriched": 14 * 24,
+    "indexed": 7 * 24,
+    "deadletter": 90 * 24,
+}
+"""Hours each topic keeps its messages: a stage may be down this long before its input expires unread."""
 
 
 class KafkaSettings(BaseModel):
@@ -26,7 +39,24 @@ class KafkaSettings(BaseModel):
 
     bootstrap: str | None = Field(None, description="host:port[,host:port]; unset = embedded Tansu broker")
     topic_prefix: str = Field("newsflow", description="prefix of every topic name")
-    partitions: int = Field(4, ge=1, description="partitions per data topic when Newsflow creates them")
+    partitions: int = Field(
+        12,
+        ge=1,
+        description="partitions per topic when Newsflow creates them (12 divides evenly among 1, 2, 3, 4 or 6 "
+        "workers of a stage); `newsflow topics --partitions N` grows a running deployment",
+    )
+    retention_hours: dict[Logical, int] = Field(
+        default_factory=lambda: dict(DEFAULT_RETENTION_HOURS),
+        description="hours each topic keeps messages (JSON; topics left out keep their default: 336 for the "
+        "data topics, 168 for indexed, 2160 for deadletter; -1 = forever): how long a stage may be down, and "
+        "how old a dead letter `dlq replay` can still find",
+    )
+    lag_interval_s: float = Field(
+        15.0,
+        ge=1.0,
+        description="seconds between two reads of every stage's committed and end offsets "
+        "(newsflow_consumer_lag); Prometheus scrapes every 15 s",
+    )
     replication_factor: int = Field(1, ge=1, description="replication factor of created topics")
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
         "PLAINTEXT", description="TLS and/or SASL to the brokers (only PLAINTEXT is tested here)"
@@ -50,6 +80,15 @@ class KafkaSettings(BaseModel):
         "default; Tansu holds such a fetch that long (p99 2.5 s at half speed vs 2.2 s at 100 ms), shorter "
         "waits cost idle polling (0.08 core at 100 ms vs 0.05 at 500 ms, broker and workers)",
     )
+
+    @field_validator("retention_hours")
+    @classmethod
+    def _retention_for_every_topic(cls, value: dict[Logical, int]) -> dict[Logical, int]:
+        """A partial mapping (``{"deadletter": 4320}``) keeps the defaults of the topics it leaves out."""
+        bad = {k: v for k, v in value.items() if v != -1 and v < 1}
+        if bad:
+            raise ValueError(f"retention hours must be >= 1 or -1 (forever): {bad}")
+        return {name: value.get(name, DEFAULT_RETENTION_HOURS[name]) for name in LOGICAL}
 
 
 class ElasticSettings(BaseModel):
@@ -91,6 +130,11 @@ class Settings(BaseSettings):
     web_port: int = Field(0, ge=0, description="health+metrics port of this worker; 0 = pick a free one")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="key=value logs on stderr"
+    )
+    log_format: Literal["keyvalue", "json"] = Field(
+        "keyvalue",
+        description="'keyvalue': `ts= level= stage= logger= message` lines; 'json': one JSON object a line "
+        "with the message's key=value fields as keys",
     )
     data_dir: str = Field(".newsflow", description="run files of the embedded stack (addresses, logs)")
     embedded_search_gogc: int = Field(
