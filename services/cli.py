@@ -24,10 +24,18 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from faust import Worker
 
-    logs.setup(settings.log_level, args.stage)
+    logs.setup(settings.log_level, args.stage, settings.log_format)
     agents = importlib.import_module(f"services.{args.stage}.agents")
     app = agents.build(settings)
-    worker = Worker(app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False)
+    # override_logging=False: mode's Worker would otherwise replace the root handlers at start with its own
+    # `[ts] [pid] [LEVEL] msg` lines on stdout, without stage= and key=value.
+    worker = Worker(
+        app,
+        loglevel=settings.log_level.lower(),
+        quiet=True,
+        redirect_stdouts=False,
+        override_logging=False,
+    )
     worker.execute_from_commandline()
     return 0
 
