@@ -36,6 +36,8 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         redirect_stdouts=False,
         override_logging=False,
     )
+    # faust's start-up spinner writes a backspace and a cursor-show escape to stdout even when it is a log file.
+    worker.spinner = None
     worker.execute_from_commandline()
     return 0
 
