@@ -19,10 +19,11 @@ from services.common.es import sync_client
 from services.common.kafka import create_topics, producer
 from services.common.records import InboxItem
 from services.common.settings import ElasticSettings, KafkaSettings, Settings
+from services.common.topics import STAGES
 from services.ingest.submit import expand, max_input_bytes, read_item, send
 from services.ops.embedded import Stack
 from services.ops.init import init
-from services.ops.supervisor import STAGES, Running, WorkerProc
+from services.ops.supervisor import Running, WorkerProc
 from services.ops.tracking import Tracker
 
 

@@ -8,11 +8,15 @@ osmem (the embedded server) answers HTTP 406 to the official client's vendor med
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
 from elastic_transport import AiohttpHttpNode, Urllib3HttpNode
-from elasticsearch import AsyncElasticsearch, Elasticsearch
+from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch
+from elasticsearch import ConnectionError as ESConnectionError
+from elasticsearch import ConnectionTimeout as ESConnectionTimeout
 from elasticsearch.serializer import (
     CompatibilityModeJsonSerializer,
     CompatibilityModeNdjsonSerializer,
@@ -20,7 +24,25 @@ from elasticsearch.serializer import (
     NdjsonSerializer,
 )
 
+from services.common.runner import Transient, Unavailable
 from services.common.settings import ElasticSettings
+
+
+@contextmanager
+def search_calls() -> Iterator[None]:
+    """The one retry policy for search-server calls, as errors the step runner acts on: the server unreachable
+    or timing out -> ``Unavailable`` (waited for, consumption pauses); a request refused with 429 or 5xx ->
+    ``Transient`` (bounded retries with backoff, then dead letters); any other 4xx is a request we built wrong
+    and propagates as the bug it is."""
+    try:
+        yield
+    except (ESConnectionError, ESConnectionTimeout) as exc:
+        raise Unavailable("search", str(exc)[:500]) from exc
+    except ApiError as exc:
+        if exc.meta.status == 429 or exc.meta.status >= 500:
+            raise Transient("search", f"HTTP {exc.meta.status}: {str(exc)[:500]}") from exc
+        raise
+
 
 _VENDOR = re.compile(r"application/vnd\.elasticsearch\+([a-z\-]+);\s*compatible-with=\d+")
 

@@ -6,9 +6,21 @@ never a URL, a title or an entity name.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
+from prometheus_client import (
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    ProcessCollector,
+    generate_latest,
+)
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+# process_cpu_seconds_total, process_resident_memory_bytes, process_open_fds, ... of this worker process.
+ProcessCollector(registry=REGISTRY)
+del PROCESS_COLLECTOR  # the default registry's collector is not ours: every series we serve is in REGISTRY
 
 OUTCOMES = ("ok", "duplicate", "dead_letter", "retry")
 
@@ -89,7 +101,15 @@ FAUST_MESSAGES_ACTIVE = Gauge(
     ["stage"],
     registry=REGISTRY,
 )
-BUILD = Info("newsflow_build", "Version of the running worker", registry=REGISTRY)
+STEP_RETRIES = Counter(
+    "newsflow_step_retries_total",
+    "Batches a stage ran again because a dependency was unavailable (waited for) or refused (bounded retries)",
+    ["stage", "kind"],
+    registry=REGISTRY,
+)
+BUILD = Info(
+    "newsflow_build", "Version and stage of the running worker (value always 1)", ["stage"], registry=REGISTRY
+)
 
 
 def render() -> bytes:

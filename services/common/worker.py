@@ -1,31 +1,32 @@
-"""What every stream worker shares: the faust app, its web endpoints, dead letters and the failure guard.
+"""A declared worker (``services.common.runner.Worker``) as a running faust app: the app and its settings, the
+web endpoints (metrics, liveness, readiness), the one agent that feeds the runner, timers and tasks.
 
 A worker is a faust app with one agent (``concurrency=1``) and no faust Tables: state, where a stage needs it,
-lives in a store written idempotently (see README "Guarantees" for why).
+lives in a store written idempotently (see README "Guarantees" for why). Offsets: faust acknowledges a batch's
+messages only after ``Runner.run_batch`` returned, i.e. after every write of the batch was acknowledged, and
+commits acknowledged offsets (``broker_commit_every``/``broker_commit_interval``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-import time
-from collections import deque
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 import faust
 from aiohttp import web
-from faust.types import EventT
+from faust.types import EventT, StreamT
 
+from services import __version__
 from services.common import metrics
-from services.common.records import DeadLetter, Origin, R, Rejected, Stage, Trace, decode
+from services.common.lag import LagMonitor
+from services.common.runner import Message, Runner, Runtime, TooManyFailures, Worker
 from services.common.settings import Settings
-from services.common.topics import TopicNames, names
+from services.common.topics import Stage
 
 log = logging.getLogger(__name__)
-
-
-class TooManyFailures(RuntimeError):
-    """Most messages of a window failed: stop the worker instead of draining everything to the DLQ."""
 
 
 def _cap_fetch_wait(max_ms: int) -> None:
@@ -33,16 +34,16 @@ def _cap_fetch_wait(max_ms: int) -> None:
     Cap it in this worker process (the aiokafka class faust instantiates is replaced by a thin subclass)."""
     import aiokafka
 
-    base = getattr(aiokafka, "_newsflow_original_consumer", aiokafka.AIOKafkaConsumer)
+    base: Any = getattr(aiokafka, "_newsflow_original_consumer", aiokafka.AIOKafkaConsumer)
 
-    class CappedConsumer(base):  # type: ignore[misc, valid-type]
+    class CappedConsumer(base):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             if "fetch_max_wait_ms" in kwargs:
                 kwargs["fetch_max_wait_ms"] = min(int(kwargs["fetch_max_wait_ms"]), max_ms)
             super().__init__(*args, **kwargs)
 
-    aiokafka._newsflow_original_consumer = base  # type: ignore[attr-defined]
-    aiokafka.AIOKafkaConsumer = CappedConsumer  # type: ignore[misc]
+    setattr(aiokafka, "_newsflow_original_consumer", base)  # noqa: B010 - a private attribute of ours
+    setattr(aiokafka, "AIOKafkaConsumer", CappedConsumer)  # noqa: B010 - replaced for faust, which reads it
 
 
 def make_app(stage: Stage, settings: Settings) -> faust.App:
@@ -111,179 +112,128 @@ def _add_web(app: faust.App, stage: str) -> None:
         return web.json_response({"stage": stage, "ready": ready}, status=200 if ready else 503)
 
 
-def origin_of(event: EventT) -> Origin:
-    msg = event.message
-    return Origin(topic=msg.topic, partition=msg.partition, offset=msg.offset)
+class FaustProducer:
+    """The runner's ``Producer`` on a faust app: raw bytes to full topic names."""
 
-
-class Stream:
-    """The glue of one stage: topic handles, dead letters, outcome counters, the failure guard and lag."""
-
-    def __init__(self, app: faust.App, stage: Stage, settings: Settings, *, guard: bool = True) -> None:
-        """``guard``: stop when most messages fail. Off for ingest, where bad input is the user's, not a sign
-        of a bad deploy; every later stage reads what our own upstream wrote, so mass failure there is a bug."""
+    def __init__(self, app: faust.App) -> None:
         self.app = app
-        self.guard = guard
-        self.stage = stage
-        self.settings = settings
-        self.names: TopicNames = names(settings.kafka.topic_prefix)
         self._topics: dict[str, faust.TopicT] = {}
-        self._window: deque[bool] = deque(maxlen=settings.dlq_window)
-        self._last_offset: dict[tuple[str, int], int] = {}
-        self._lag_series: set[tuple[str, str]] = set()
-        # Series exist from the start at 0, so the first failure is a visible increase, not a new series at 1.
-        for outcome in metrics.OUTCOMES:
-            metrics.MESSAGES.labels(stage, outcome)
-        metrics.PROCESSING_SECONDS.labels(stage)
-        metrics.WORKER_READY.labels(stage).set(0)
 
-    def topic(self, logical: str) -> faust.TopicT:
-        if logical not in self._topics:
-            self._topics[logical] = self.app.topic(
-                getattr(self.names, logical),
-                value_type=bytes,
-                key_type=bytes,
-                value_serializer="raw",
-                key_serializer="raw",
+    def _topic(self, name: str) -> faust.TopicT:
+        if name not in self._topics:
+            self._topics[name] = self.app.topic(
+                name, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw"
             )
-        return self._topics[logical]
+        return self._topics[name]
 
-    async def send(self, logical: str, key: str, value: bytes, partition: int | None = None) -> None:
-        await self.topic(logical).send(key=key.encode(), value=value, partition=partition)
+    async def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        *,
+        partition: int | None = None,
+        headers: Mapping[str, bytes] | None = None,
+    ) -> Awaitable[Any]:
+        fut: Awaitable[Any] = await self._topic(topic).send(
+            key=key, value=value, partition=partition, headers=dict(headers) if headers else None
+        )
+        return fut
 
-    async def partitions(self, logical: str) -> frozenset[int]:
-        """The partitions the producer knows for this topic (its metadata, refreshed as the client refreshes it);
-        empty when they cannot be had, and the caller falls back to the key hash."""
+    async def partitions(self, topic: str) -> frozenset[int]:
+        """The partitions the producer knows for this topic (its metadata, refreshed as the client refreshes
+        it); empty when they cannot be had, and the caller falls back to the key hash."""
         try:
             producer = self.app.producer._ensure_producer()  # type: ignore[attr-defined]
-            return frozenset(await producer.partitions_for(getattr(self.names, logical)))
+            return frozenset(await producer.partitions_for(topic))
         except Exception as exc:  # metadata trouble must not stop the stream: key hashing still works
-            log.warning("partitions of %s unknown, using the key hash: %s", logical, exc)
+            log.warning("partitions of %s unknown, using the key hash: %s", topic, exc)
             return frozenset()
 
-    def seen(self, event: EventT) -> None:
-        msg = event.message
-        self._last_offset[(msg.topic, msg.partition)] = msg.offset
 
-    def outcome(self, ok: bool, outcome: str, n: int = 1) -> None:
-        metrics.MESSAGES.labels(self.stage, outcome).inc(n)
-        for _ in range(n):
-            self._window.append(ok)
-        if self.guard and len(self._window) == self._window.maxlen:
-            failed = self._window.count(False)
-            if failed / len(self._window) > self.settings.dlq_max_failure_ratio:
-                self.stop_on_failures(failed)
-
-    def stop_on_failures(self, failed: int) -> None:
-        """Exit at once (code 3) without committing: a bad deploy or a broken dependency, not bad data. The
-        window's messages are processed again after the fix; a supervisor (compose) restarts the worker."""
-        log.critical(
-            "%d of the last %d messages failed at stage %s: stopping instead of dead-lettering everything "
-            "(bad deploy or broken dependency?)",
-            failed,
-            len(self._window),
-            self.stage,
-        )
-        logging.shutdown()
-        os._exit(3)
-
-    async def decode_batch(self, events: list[EventT], model: type[R]) -> list[tuple[EventT, R]]:
-        """The batch's records of type ``model`` with their events; what does not decode is dead-lettered."""
-        good: list[tuple[EventT, R]] = []
-        for event in events:
-            self.seen(event)
-            rec = decode(model, event.value)
-            if isinstance(rec, Rejected):
-                await self.dead_letter(event, rec)
-            else:
-                good.append((event, rec))
-        return good
-
-    async def dead_letter(self, event: EventT | None, rejected: Rejected, trace: Trace | None = None) -> None:
-        payload = b""
-        origin = None
-        if event is not None:
-            origin = origin_of(event)
-            payload = event.message.value or b""
-        cap = self.settings.dlq_max_payload_bytes
-        dl = DeadLetter(
-            stage=self.stage,
-            reason=rejected.reason,
-            detail=rejected.detail,
-            origin=origin,
-            trace=rejected.trace or trace,
-            payload=payload[:cap].decode("utf-8", errors="replace"),
-            payload_truncated=len(payload) > cap,
-            payload_bytes=len(payload),
-        )
-        headers = {"stage": self.stage.encode(), "reason": rejected.reason.encode()}
-        if origin is not None:
-            headers.update(
-                {
-                    "origin_topic": origin.topic.encode(),
-                    "origin_partition": str(origin.partition).encode(),
-                    "origin_offset": str(origin.offset).encode(),
-                }
-            )
-        key = (dl.trace.ingest_id if dl.trace else "").encode() or None
-        await self.topic("deadletter").send(key=key, value=dl.to_json(), headers=headers)
-        metrics.DEAD_LETTERS.labels(self.stage, rejected.reason).inc()
-        log.warning(
-            "dead-lettered stage=%s reason=%s topic=%s partition=%s offset=%s source=%s",
-            self.stage,
-            rejected.reason,
-            origin.topic if origin else "-",
-            origin.partition if origin else "-",
-            origin.offset if origin else "-",
-            dl.trace.source if dl.trace else "-",
-        )
-        self.outcome(False, "dead_letter")
-
-    def update_lag(self) -> None:
-        """Lag per assigned partition (series of partitions this worker lost are removed) and readiness."""
-        consumer = self.app.consumer
-        assigned = consumer.assignment()
-        metrics.WORKER_READY.labels(self.stage).set(1 if assigned and not self.app.rebalancing else 0)
-        current: set[tuple[str, str]] = set()
-        for tp in assigned:
-            hw = consumer.highwater(tp)
-            if hw is None:
-                continue
-            last = self._last_offset.get((tp.topic, tp.partition), -1)
-            labels = (tp.topic, str(tp.partition))
-            metrics.CONSUMER_LAG.labels(*labels).set(max(0, hw - last - 1))
-            current.add(labels)
-        for stale in self._lag_series - current:
-            try:
-                metrics.CONSUMER_LAG.remove(*stale)
-            except KeyError:
-                pass
-        self._lag_series = current
-        monitor = self.app.monitor
-        metrics.FAUST_REBALANCES.labels(self.stage).set(monitor.rebalances)
-        metrics.FAUST_MESSAGES_ACTIVE.labels(self.stage).set(monitor.messages_active)
-        recent = list(monitor.commit_latency)[-20:]
-        metrics.FAUST_COMMIT_LATENCY.labels(self.stage).set(sum(recent) / len(recent) if recent else 0.0)
-
-    def timed(self) -> _Timer:
-        return _Timer(self.stage)
+def message_of(event: EventT[Any]) -> Message:
+    msg = event.message
+    return Message(topic=msg.topic, partition=msg.partition, offset=msg.offset, value=msg.value, key=msg.key)
 
 
-class _Timer:
-    def __init__(self, stage: str) -> None:
-        self.stage = stage
-        self.t0 = 0.0
+def serve(worker: Worker[Any], settings: Settings) -> faust.App:
+    """The faust app that runs ``worker``: one agent over its source topics feeding the runner batch by batch."""
+    app = make_app(worker.stage, settings)
+    runtime = Runtime(worker.stage, settings, FaustProducer(app))
+    runner = Runner(worker, runtime)
+    metrics.BUILD.labels(worker.stage).info({"version": __version__})
+    metrics.WORKER_READY.labels(worker.stage).set(0)
+    source = app.topic(
+        *(runtime.names.of(t) for t in worker.sources),
+        value_type=bytes,
+        key_type=bytes,
+        value_serializer="raw",
+        key_serializer="raw",
+    )
+    batch = worker.batch
 
-    def __enter__(self) -> _Timer:
-        self.t0 = time.perf_counter()
-        return self
+    @app.agent(source, concurrency=1)
+    async def run(stream: StreamT[Any]) -> None:
+        try:
+            async for events in stream.take_events(batch.max_items, within=batch.max_wait_s):  # type: ignore[attr-defined]
+                await runner.run_batch([message_of(e) for e in events])
+        except TooManyFailures:
+            # Exit at once without committing this window: its messages are processed again after the fix; a
+            # supervisor (compose, Kubernetes, `newsflow up`) restarts the worker.
+            logging.shutdown()
+            os._exit(3)
 
-    def per_message(self, n: int) -> None:
-        if n:
-            elapsed = (time.perf_counter() - self.t0) / n
-            hist = metrics.PROCESSING_SECONDS.labels(self.stage)
-            for _ in range(n):
-                hist.observe(elapsed)
+    for task in worker.tasks:
+        app.task(_bound(task, runtime))
+    for every, call in worker.timers:
+        app.timer(every)(_guarded(call))
 
-    def __exit__(self, *exc: object) -> None:
-        return None
+    async def report() -> None:
+        _report(app, worker.stage)
+
+    app.timer(5.0)(report)
+    lag = LagMonitor(settings.kafka)
+
+    async def read_lag() -> None:
+        await asyncio.to_thread(lag.update)  # kafka-python is blocking: off the loop
+
+    app.timer(settings.kafka.lag_interval_s)(_guarded(read_lag))
+
+    async def close(app_: faust.App, **kw: Any) -> None:
+        for closer in worker.on_stop:
+            await closer()
+        await asyncio.to_thread(lag.close)
+
+    app.on_before_shutdown.connect(close)  # type: ignore[arg-type]
+    return app
+
+
+def _bound(task: Any, runtime: Runtime) -> Any:
+    async def run() -> None:
+        await task(runtime)
+
+    run.__name__ = getattr(task, "__name__", "task")
+    return run
+
+
+def _guarded(call: Any) -> Any:
+    async def run() -> None:
+        try:
+            await call()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # housekeeping: the next run tries again
+            log.warning("timer failed name=%s error=%s", getattr(call, "__name__", "timer"), exc)
+
+    run.__name__ = getattr(call, "__name__", "timer")
+    return run
+
+
+def _report(app: faust.App, stage: Stage) -> None:
+    """Readiness and faust's monitor figures (lag is read from the broker: ``services.common.lag``)."""
+    metrics.WORKER_READY.labels(stage).set(1 if app.consumer.assignment() and not app.rebalancing else 0)
+    monitor = app.monitor
+    metrics.FAUST_REBALANCES.labels(stage).set(monitor.rebalances)
+    metrics.FAUST_MESSAGES_ACTIVE.labels(stage).set(monitor.messages_active)
+    recent = list(monitor.commit_latency)[-20:]
+    metrics.FAUST_COMMIT_LATENCY.labels(stage).set(sum(recent) / len(recent) if recent else 0.0)

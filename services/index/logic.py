@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from services.common.records import DuplicateArticle, DuplicateRef, EnrichedArticle
+from services.common.records import DuplicateArticle, DuplicateRef, EnrichedArticle, IndexedAck
 
 PERSON_TYPES = {"PERSON"}
 ORG_TYPES = {"ORG"}
@@ -128,4 +128,26 @@ def reject_reason(status: int, error: Any) -> str:
 
 def backoff_delay(attempt: int, base: float, cap: float, rand: float) -> float:
     """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**attempt)]; ``rand`` in [0, 1)."""
-    return min(cap, base * (2**attempt)) * rand
+    return min(cap, base * 2.0**attempt) * rand
+
+
+def ack_for(item: EnrichedArticle | DuplicateArticle, indexed_at: datetime) -> IndexedAck:
+    """The acknowledgement (topic: indexed) of a document written or a duplicate recorded; keyed by the
+    original's id."""
+    if isinstance(item, DuplicateArticle):
+        return IndexedAck(
+            article_id=item.duplicate.article_id,
+            kind="duplicate",
+            original_id=item.original_id,
+            trace=item.trace,
+            ingested_at=item.ingested_at,
+            indexed_at=indexed_at,
+        )
+    return IndexedAck(
+        article_id=item.id,
+        kind="document",
+        original_id=item.id,
+        trace=item.trace,
+        ingested_at=item.ingested_at,
+        indexed_at=indexed_at,
+    )

@@ -1,11 +1,14 @@
 """The bulk writer: reads every item of every bulk response.
 
 - per-item 4xx (mapping errors) -> returned as failures for the dead-letter topic, with the reason;
-- 429 and 5xx -> retried with exponential backoff and full jitter, ``retries`` times, then failures;
-- the search server unreachable -> waits and probes again, forever: the agent blocks, so consumption pauses
-  (backpressure) and nothing is committed or dropped;
+- per-item 429 and 5xx -> retried with exponential backoff and full jitter, ``index.retries`` times, then
+  failures (``retries-exhausted``);
+- a whole request that fails (server unreachable, or refused with 429/5xx) -> raised as ``Unavailable`` /
+  ``Transient`` (``services.common.es.search_calls``): the step runner runs the whole write again under the one
+  retry policy (waiting without limit for an unreachable server, so consumption pauses and nothing is dropped);
+  a write is idempotent (``_id`` upserts, duplicates recorded under their ingest key);
 - duplicates -> recorded on the original with optimistic concurrency (no scripts), retried on conflict.
-Offsets are committed by the agent only after ``write`` returns, i.e. after the documents were acknowledged.
+Offsets are committed only after ``write`` returned and its acknowledgements were sent.
 """
 
 from __future__ import annotations
@@ -20,11 +23,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from elasticsearch import ApiError, AsyncElasticsearch
-from elasticsearch import ConnectionError as ESConnectionError
-from elasticsearch import ConnectionTimeout as ESConnectionTimeout
+from elasticsearch import AsyncElasticsearch
 
 from services.common import metrics
+from services.common.es import search_calls
 from services.common.records import DuplicateArticle, EnrichedArticle
 from services.common.settings.index import IndexSettings
 from services.index import logic
@@ -65,42 +67,11 @@ class BulkWriter:
         self.sleep = sleep
         self.rand = rand
 
-    async def _until_answered(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
-        """``call()`` repeated until the server answers: an unreachable server is waited for, never given up on
-        (consumption pauses meanwhile); a whole request refused with 429/5xx is retried with backoff."""
-        attempt = 0
-        while True:
-            try:
-                resp = await call()
-            except (ESConnectionError, ESConnectionTimeout) as exc:
-                metrics.SEARCH_UP.set(0)
-                attempt += 1
-                log.warning(
-                    "search server unreachable, pausing consumption request=%s attempt=%d error=%s",
-                    what,
-                    attempt,
-                    exc,
-                )
-                await self.sleep(self.cfg.unreachable_pause_s)
-                continue
-            except ApiError as exc:
-                if exc.meta.status not in (429, 502, 503, 504):
-                    raise
-                metrics.SEARCH_UP.set(1)
-                attempt += 1
-                await self.sleep(
-                    logic.backoff_delay(
-                        min(attempt, 10), self.cfg.backoff_base_s, self.cfg.backoff_max_s, self.rand()
-                    )
-                )
-                continue
-            metrics.SEARCH_UP.set(1)
-            return resp
-
     async def _bulk(self, operations: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """One bulk request (repeated until answered); the result of each item."""
         t0 = time.perf_counter()
-        resp = await self._until_answered("bulk", lambda: self.es.bulk(operations=operations))
+        with search_calls():
+            resp = await self.es.bulk(operations=operations)
         metrics.BULK_SECONDS.observe(time.perf_counter() - t0)
         items: list[dict[str, Any]] = [next(iter(i.values())) for i in resp["items"]]
         return items
@@ -206,5 +177,6 @@ class BulkWriter:
         return ok, failed
 
     async def _mget(self, ids: list[str]) -> dict[str, dict[str, Any]]:
-        resp = await self._until_answered("mget", lambda: self.es.mget(index=self.alias, ids=ids))
+        with search_calls():
+            resp = await self.es.mget(index=self.alias, ids=ids)
         return {d["_id"]: d for d in resp["docs"] if d.get("found")}

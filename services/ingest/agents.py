@@ -1,19 +1,20 @@
-"""Ingest worker: inbox items (files, fetched pages, feed entries) -> raw articles; and the HTTP push API,
-whose accepted records go straight to the raw topic (answered 202 only once Kafka acknowledged them)."""
+"""Ingest worker, declared: inbox items (files, fetched pages, feed entries) -> raw articles; and the HTTP push
+API, whose accepted records go straight to the raw topic (answered 202 only once Kafka acknowledged them)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Sequence
 
 import faust
 from aiohttp import web
 
 from services.common import metrics
-from services.common.records import Article, InboxItem, Rejected, decode, utcnow
+from services.common.records import Article, InboxItem, utcnow
+from services.common.runner import Batch, Route, Runtime, StepResult, Worker
 from services.common.settings import Settings
-from services.common.worker import Stream, make_app
+from services.common.worker import serve
 from services.ingest import logic
 from services.ingest.language import detector
 from services.ingest.push import make_push_app
@@ -21,45 +22,29 @@ from services.ingest.push import make_push_app
 log = logging.getLogger(__name__)
 
 
-def build(settings: Settings) -> faust.App:
-    app = make_app("ingest", settings)
-    s = Stream(app, "ingest", settings, guard=False)
-    detector(settings.ingest.languages)  # load the language models (~2 s) now, not on the first article
-
-    @app.agent(s.topic("inbox"), concurrency=1)
-    async def ingest(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            s.seen(event)
-            with s.timed() as timer:
-                item = decode(InboxItem, event.value)
-                if isinstance(item, Rejected):
-                    await s.dead_letter(event, item)
-                    continue
-                for result in logic.parse_item(item, utcnow(), settings.ingest):
-                    if isinstance(result, Rejected):
-                        await s.dead_letter(event, result)
-                    else:
-                        await s.send("raw", result.id, result.to_json())
-                        s.outcome(True, "ok")
-                timer.per_message(1)
-
-    async def publish(articles: list[Article]) -> None:
-        raw = s.topic("raw")
-        pending = [await raw.send(key=a.id.encode(), value=a.to_json()) for a in articles]
-        await asyncio.gather(*pending)  # acknowledged by Kafka before the client hears 202
-        metrics.MESSAGES.labels("ingest", "ok").inc(len(articles))
-
+def worker(settings: Settings) -> Worker[InboxItem]:
+    cfg = settings.ingest
+    detector(cfg.languages)  # load the language models (~2 s) now, not on the first article
     push_runner: list[web.AppRunner] = []
 
-    @app.task
-    async def serve_push() -> None:
-        cfg = settings.ingest
+    def parse(items: Sequence[InboxItem]) -> list[StepResult]:
+        return [list(logic.parse_item(item, utcnow(), cfg)) for item in items]
+
+    async def step(items: Sequence[InboxItem]) -> list[StepResult]:
+        # In a thread: a large file takes a while to parse, and the loop serves the push API and heartbeats.
+        return await asyncio.to_thread(parse, items)
+
+    async def serve_push(runtime: Runtime) -> None:
         if not cfg.push_enabled:
             return
+
+        async def publish(articles: list[Article]) -> None:
+            await runtime.publish("raw", [(a.id, a) for a in articles])  # acknowledged before the 202
+            metrics.MESSAGES.labels("ingest", "ok").inc(len(articles))
+
         runner = web.AppRunner(make_push_app(publish, cfg))
         await runner.setup()
-        site = web.TCPSite(runner, cfg.push_host, cfg.push_port)
-        await site.start()
+        await web.TCPSite(runner, cfg.push_host, cfg.push_port).start()
         push_runner.append(runner)
         log.info(
             "push API listening host=%s port=%s token=%s",
@@ -68,13 +53,21 @@ def build(settings: Settings) -> faust.App:
             "required" if cfg.push_token else "off",
         )
 
-    @app.on_before_shutdown.connect  # type: ignore[arg-type]
-    async def stop_push(app_: faust.App, **kw: Any) -> None:
+    async def stop_push() -> None:
         for runner in push_runner:
             await runner.cleanup()
 
-    @app.timer(5.0)
-    async def lag() -> None:
-        s.update_lag()
+    return Worker(
+        stage="ingest",
+        sources={"inbox": InboxItem},
+        step=step,
+        routes={Article: Route("raw", key=lambda a: a.id)},
+        batch=Batch(max_items=16, max_wait_s=0.02),
+        guard=False,  # bad input here is the user's, not a sign of a bad deploy
+        tasks=[serve_push],
+        on_stop=[stop_push],
+    )
 
-    return app
+
+def build(settings: Settings) -> faust.App:
+    return serve(worker(settings), settings)

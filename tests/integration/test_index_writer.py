@@ -12,7 +12,8 @@ import pytest
 
 from services.common.es import async_client, sync_client
 from services.common.records import DuplicateArticle, DuplicateRef, EnrichedArticle, Trace
-from services.common.settings import ElasticSettings
+from services.common.runner import retrying
+from services.common.settings import ElasticSettings, RetrySettings
 from services.common.settings.index import IndexSettings
 from services.index.template import ensure_write_alias, install_template
 from services.index.writer import BulkWriter
@@ -74,13 +75,15 @@ def run_write(
     during: object = None,
     **over: float,
 ) -> tuple[list[str], list[tuple[str, str]]]:
-    icfg = IndexSettings(backoff_base_s=0.01, backoff_max_s=0.05, unreachable_pause_s=0.2, **over)  # type: ignore[arg-type]
+    icfg = IndexSettings(backoff_base_s=0.01, backoff_max_s=0.05, **over)  # type: ignore[arg-type]
+    # As the index worker runs it: a whole request that fails is retried by the runner's one retry policy.
+    policy = RetrySettings(base_s=0.05, max_s=0.2)
 
     async def go() -> tuple[list[str], list[tuple[str, str]]]:
         es = async_client(cfg.model_copy(update={"url": proxy.url, "request_timeout_s": 2.0}))
         w = BulkWriter(es, cfg.alias, icfg, clock=lambda: NOW)
         try:
-            task = asyncio.create_task(w.write(arts, dups))
+            task = asyncio.create_task(retrying(lambda: w.write(arts, dups), policy, stage="index"))
             if callable(during):
                 await during()
             res = await task

@@ -17,11 +17,10 @@ import pytest
 
 from services.common.kafka import consumer
 from services.common.records import DeadLetter
-from services.common.topics import names
+from services.common.topics import STAGES, names
 from services.ingest.logic import article_id
 from services.ingest.urls import canonical_url
 from services.ops.embedded import Stack
-from services.ops.supervisor import STAGES
 from tests.conftest import REPO
 from tests.harness import Pipeline, cli_env, make_pipeline
 from tests.proxy import FaultProxy

@@ -17,7 +17,6 @@ from services.common.settings.dedupe import DedupeSettings
 from services.common.settings.enrich import EnrichSettings
 from services.common.settings.index import IndexSettings
 from services.common.settings.ingest import IngestSettings
-
 from services.common.topics import LOGICAL, Logical
 
 DEFAULT_RETENTION_HOURS: dict[Logical, int] = {
@@ -112,6 +111,53 @@ class ElasticSettings(BaseModel):
     request_timeout_s: float = Field(30.0, description="per request; a bulk that takes longer is retried")
 
 
+class RetrySettings(BaseModel):
+    """How a worker retries its step when a dependency (the search server) fails: one policy for every stage."""
+
+    model_config = ConfigDict(frozen=True)
+
+    base_s: float = Field(0.5, gt=0, description="first retry delay; doubles each try (full jitter)")
+    max_s: float = Field(
+        10.0, gt=0, description="longest delay between tries, also while a dependency is down"
+    )
+    attempts: int = Field(
+        5,
+        ge=0,
+        description="tries of a batch a dependency refused (429/5xx) before its records are dead-lettered "
+        "(retries-exhausted); an unreachable dependency is waited for without limit (consumption pauses)",
+    )
+
+
+class SupervisorSettings(BaseModel):
+    """How ``newsflow up`` keeps the embedded stack's data and stops it (``NEWSFLOW_SUPERVISOR__*``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    persist: bool = Field(
+        True,
+        description="`newsflow up` with the embedded search server snapshots its indices under the data dir and "
+        "restores them at the next start (real Elasticsearch keeps its own data)",
+    )
+    snapshot_interval_s: float = Field(
+        60.0,
+        ge=0,
+        description="seconds between periodic snapshots while something changed (0 = only at a clean stop)",
+    )
+    drain_timeout_s: float = Field(
+        30.0,
+        ge=0,
+        description="at Ctrl-C/SIGTERM, longest wait for every stage to catch up before stopping; what is left "
+        "in the broker then goes to the replay file that the next start sends first",
+    )
+    stop_timeout_s: float = Field(
+        5.0, gt=0, description="longest wait for a worker or server to exit after SIGTERM before SIGKILL"
+    )
+    pid: int | None = Field(
+        None,
+        description="set by the supervisor for its workers: a worker exits by itself when this process is gone",
+    )
+
+
 class Settings(BaseSettings):
     """The root settings object: one per process."""
 
@@ -125,6 +171,8 @@ class Settings(BaseSettings):
     dedupe: DedupeSettings = Field(default_factory=DedupeSettings)
     enrich: EnrichSettings = Field(default_factory=EnrichSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
+    supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
 
     web_host: str = Field("127.0.0.1", description="bind address of each worker's health+metrics web server")
     web_port: int = Field(0, ge=0, description="health+metrics port of this worker; 0 = pick a free one")
@@ -136,7 +184,10 @@ class Settings(BaseSettings):
         description="'keyvalue': `ts= level= stage= logger= message` lines; 'json': one JSON object a line "
         "with the message's key=value fields as keys",
     )
-    data_dir: str = Field(".newsflow", description="run files of the embedded stack (addresses, logs)")
+    data_dir: str = Field(
+        ".newsflow",
+        description="run files and kept data of the embedded stack (addresses, logs, index snapshots, replay file)",
+    )
     embedded_search_gogc: int = Field(
         400,
         ge=25,

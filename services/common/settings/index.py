@@ -14,6 +14,3 @@ class IndexSettings(BaseModel):
     retries: int = Field(6, ge=0, description="retries of a 429/5xx item before it is dead-lettered")
     backoff_base_s: float = Field(0.2, gt=0, description="first retry delay; doubles each try, with jitter")
     backoff_max_s: float = Field(10.0, gt=0, description="longest delay between tries")
-    unreachable_pause_s: float = Field(
-        2.0, gt=0, description="pause between probes while the search server is down"
-    )
