@@ -6,13 +6,11 @@ import argparse
 import importlib
 import json
 import logging
-import signal
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
-from services.common import logs
+from services.common import lifecycle, logs
 from services.common.settings import Settings, get_settings, masked
 from services.common.topics import STAGES
 
@@ -22,6 +20,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    lifecycle.exit_with_supervisor(settings.supervisor.pid)
     from faust import Worker
 
     logs.setup(settings.log_level, args.stage, settings.log_format)
@@ -52,48 +51,10 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ops.init import init, settings_for
-    from services.ops.supervisor import remove_stack_file, start_servers, write_stack_file
+    from services.ops import up
 
     logs.setup(settings.log_level)
-    running = start_servers(settings)
-    stop = False
-
-    def on_signal(signum: int, frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    try:
-        init(settings_for(settings, running))
-        for stage in STAGES:
-            for _ in range(args.enrich_workers if stage == "enrich" else 1):
-                running.start_worker(stage)
-        path = write_stack_file(settings, running)
-        print(json.dumps(running.describe(), indent=2))
-        print(
-            f"stack file: {path}  (newsflow ingest PATH... sends here)  Ctrl-C stops everything",
-            file=sys.stderr,
-        )
-        while not stop:
-            for w in running.workers:
-                if w.proc.poll() is not None:
-                    log.error(
-                        "worker exited stage=%s code=%s log=%s; restarting",
-                        w.stage,
-                        w.proc.returncode,
-                        w.log_path,
-                    )
-                    running.workers.remove(w)
-                    running.start_worker(w.stage)
-                    break
-            time.sleep(0.5)
-    finally:
-        print("stopping...", file=sys.stderr)
-        running.stop()
-        remove_stack_file(settings)
-    return 0
+    return up.run(settings, enrich_workers=args.enrich_workers, discard_snapshot=args.discard_snapshot)
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -113,7 +74,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     prod = producer(cfg.kafka)
     sent = 0
     if args.paths:
-        files = FileSource(args.paths, max_input_bytes(cfg))
+        files = FileSource(args.paths, max_input_bytes(cfg), follow_symlinks=cfg.ingest.follow_symlinks)
         for item in progress(files.iter_items(), total=len(files), quiet=args.quiet, description="files"):
             send(cfg, prod, item)
             sent += 1
@@ -232,6 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("up", help="start the servers (embedded unless configured) and all four workers")
     p.add_argument(
         "--enrich-workers", type=int, default=2, help="enrich processes: NER is the bottleneck, one per core"
+    )
+    p.add_argument(
+        "--discard-snapshot",
+        action="store_true",
+        help="start with an empty index: the data dir's snapshot is moved aside (for one that cannot be restored)",
     )
     p.set_defaults(func=cmd_up)
 

