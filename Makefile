@@ -25,11 +25,13 @@ demo: $(STAMP) ## run the four seed articles through the whole pipeline on the e
 up: $(STAMP) ## start the embedded stack and all four workers (Ctrl-C stops)
 	$(BIN)/newsflow up
 
-lint: $(STAMP) ## ruff
+lint: $(STAMP) ## ruff check and ruff format --check
 	$(BIN)/ruff check services tests scripts bench
+	$(BIN)/ruff format --check services tests scripts bench
 
-typecheck: $(STAMP) ## mypy
-	$(BIN)/mypy
+typecheck: $(STAMP) ## mypy: --strict on services/, the default checks on tests/, scripts/ and bench/
+	$(BIN)/mypy --strict services
+	$(BIN)/mypy tests scripts bench
 
 test: $(STAMP) lint typecheck ## lint, type-check and run every test (unit + real broker/search server)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

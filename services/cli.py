@@ -233,13 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         "services.ops.cli",
         "services.ops.bench",
     ):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        mod.register(sub)
+        importlib.import_module(module).register(sub)
     return parser
 
 
