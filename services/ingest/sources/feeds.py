@@ -58,6 +58,18 @@ class FeedState:
         self.path = Path(path)
         self.seen_max = seen_max
 
+    @classmethod
+    def in_data_dir(cls, data_dir: str | Path, path: str | Path, seen_max: int) -> FeedState:
+        """The state file kept with the rest of the data dir, so a restart of the stack (or of ``newsflow ingest
+        --feed``) from anywhere conditional-GETs each feed and skips the entries it took before. An absolute
+        ``path`` is used as given; a relative one names a file in ``data_dir`` (a leading ``.newsflow/``,
+        the default data dir, is dropped: ``.newsflow/feeds-state.json`` is ``<data_dir>/feeds-state.json``)."""
+        p = Path(path)
+        if not p.is_absolute():
+            parts = p.parts[1:] if p.parts[:1] == (".newsflow",) and len(p.parts) > 1 else p.parts
+            p = Path(data_dir).joinpath(*parts)
+        return cls(p, seen_max)
+
     def load(self) -> dict[str, FeedMemo]:
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
