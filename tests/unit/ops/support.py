@@ -21,6 +21,8 @@ from services.common.settings import Settings
 REPO = Path(__file__).resolve().parents[3]
 DEPLOY = REPO / "deploy"
 COMPOSE_FILE = REPO / "docker-compose.yml"
+SECURE_COMPOSE_FILE = REPO / "docker-compose.secure.yml"
+ENV_EXAMPLE = REPO / ".env.example"
 COMPOSE_SPEC = REPO.parent / "shared" / "data" / "compose-spec" / "compose-spec.json"
 PROMETHEUS_DIR = DEPLOY / "prometheus"
 GRAFANA_DIR = DEPLOY / "grafana"
@@ -34,25 +36,46 @@ def load_yaml(path: Path) -> Any:
 
 # --- docker compose -------------------------------------------------------------------------------------------
 
-_INTERPOLATION = re.compile(r"\$\$|\$\{(?P<name>\w+)(?:(?P<op>:?-)(?P<default>[^}]*))?\}")
+_INTERPOLATION = re.compile(r"\$\$|\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<default>[^}]*))?\}")
+
+REQUIRED = "required-value-from-env"
+"""What ``${VAR:?message}`` stands for in these tests: the operator must set it (in .env)."""
 
 
 def interpolate(value: str) -> str:
     """Resolve compose ``${VAR:-default}`` / ``${VAR-default}`` / ``${VAR}`` the way a shell without those
-    variables would: defaults, or empty."""
+    variables would: defaults, or empty; ``${VAR:?msg}`` (compose refuses to start without it) as ``REQUIRED``."""
 
     def sub(m: re.Match[str]) -> str:
         if m.group(0) == "$$":
             return "$"
+        if (m.group("op") or "").endswith("?"):
+            return REQUIRED
         return m.group("default") or ""
 
     return _INTERPOLATION.sub(sub, value)
 
 
-def compose() -> dict[str, Any]:
-    data = load_yaml(COMPOSE_FILE)
+def required_variables(text: str) -> set[str]:
+    """The variables a compose file refuses to start without (``${VAR:?...}``)."""
+    return {m.group("name") for m in _INTERPOLATION.finditer(text) if (m.group("op") or "").endswith("?")}
+
+
+def compose(path: Path = COMPOSE_FILE) -> dict[str, Any]:
+    data = load_yaml(path)
     assert isinstance(data, dict)
     return data
+
+
+def merge(base: Any, overlay: Any) -> Any:
+    """``docker compose -f base -f overlay`` for what our overlay uses: mappings merge key by key (environment,
+    depends_on, healthcheck, services), anything else (command, entrypoint, healthcheck.test) is replaced."""
+    if isinstance(base, dict) and isinstance(overlay, dict):
+        out = dict(base)
+        for key, value in overlay.items():
+            out[key] = merge(base[key], value) if key in base else value
+        return out
+    return overlay
 
 
 def environment(service: dict[str, Any]) -> dict[str, str]:
