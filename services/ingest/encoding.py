@@ -5,6 +5,7 @@ strict UTF-8; for HTML the declared charset (``<meta charset>``, ``http-equiv``,
 the bytes decode under it; charset-normalizer's best guess (among equally plausible encodings the
 web's common ones win: cp1252 first, since unlabeled Western text mostly is); cp1252 as a last resort.
 Whatever is chosen, a text with many control characters or replacement characters is binary junk.
+JSON is not guessed: it is UTF-8 or it is ``invalid-encoding`` (``decode_json_bytes``).
 """
 
 from __future__ import annotations
@@ -181,6 +182,28 @@ def decode_bytes(data: bytes, html: bool = False) -> str | Rejected:
     if _looks_binary(text[: 64 * 1024]):
         return _binary()
     return text
+
+
+def decode_json_bytes(data: bytes) -> str | Rejected:
+    """Text of a JSON input: JSON is UTF-8 (RFC 8259; UTF-16/32 with a BOM or NUL pattern are taken too).
+
+    Bytes that are not valid UTF-8 are ``invalid-encoding`` (with the offset of the first bad byte) rather
+    than guessed: a guess would store a publisher's text garbled, silently.
+    """
+    if (
+        data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        or b"\x00" in data[:_SNIFF]
+    ):
+        return decode_bytes(data)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start : exc.start + 4].hex(" ")
+        return Rejected(
+            reason="invalid-encoding",
+            detail=f"JSON must be UTF-8: invalid byte(s) {bad} at offset {exc.start} ({exc.reason})",
+        )
+    return decode_bytes(data)
 
 
 def _binary() -> Rejected:

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from services.common.records import Article, InboxItem, Rejected, Trace
 from services.common.settings.ingest import IngestSettings
-from services.ingest.encoding import TooLarge, decode_bytes, gunzip, is_gzip
+from services.ingest.encoding import TooLarge, decode_bytes, decode_json_bytes, gunzip, is_gzip
 from services.ingest.fields import article_id, choose_canonical, parse_date, to_article
 from services.ingest.formats import (
     Parsed,
@@ -40,6 +40,7 @@ __all__ = [
     "parse_txt",
     "sniff_kind",
     "to_article",
+    "validate_records",
 ]
 
 
@@ -106,7 +107,7 @@ def parse_bytes(
     if len(data) > cap:
         setting = "max_html_bytes" if k == "html" else "max_article_bytes"
         return reject("too-large", f"{len(data)} bytes > {setting} {cap}")
-    text = decode_bytes(data, html=(k == "html"))
+    text = decode_json_bytes(data) if k in ("json", "jsonl") else decode_bytes(data, html=(k == "html"))
     if isinstance(text, Rejected):
         return [text.model_copy(update={"trace": one})]
     if k == "json" and sniffed and looks_like_jsonl(text):
@@ -143,6 +144,13 @@ def parse_text(
                 trace=Trace(ingest_id=ingest_id, record=0, records=1, source=source),
             )
         ]
+    return validate_records(parsed, source, ingest_id, now, cfg)
+
+
+def validate_records(
+    parsed: list[Parsed | Rejected], source: str, ingest_id: str, now: datetime, cfg: IngestSettings
+) -> list[Article | Rejected]:
+    """Each record pulled out of one input, validated (``fields.to_article``), with its trace."""
     n = len(parsed)
     out: list[Article | Rejected] = []
     for i, p in enumerate(parsed):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+import ipaddress
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 # The languages most news in our sources is written in. A restricted set keeps detection fast (~0.6 ms for
 # 500 chars) and avoids confusions between close rare languages (e.g. Bokmål/Nynorsk) on short texts.
@@ -105,12 +107,19 @@ class IngestSettings(BaseModel):
     fetch_timeout_s: float = Field(
         default=15.0,
         gt=0,
-        description="connect+read timeout per request; a page that takes longer is not worth waiting for",
+        description="connect timeout, and the longest wait for the next bytes of an answer",
+    )
+    fetch_deadline_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="overall deadline of one fetch (every redirect and the whole body): a server that trickles "
+        "an endless answer is given up after this, whatever fetch_timeout_s",
     )
     fetch_max_bytes: int = Field(
         default=8 * 1024 * 1024,
         ge=1024,
-        description="a response body larger than this is cut off and refused (= max_html_bytes)",
+        description="a response body larger than this is cut off and refused (= max_html_bytes); checked as "
+        "the bytes arrive, on the compressed and on the decoded size (a gzip bomb stops at the cap)",
     )
     fetch_max_redirects: int = Field(
         default=5, ge=0, description="more redirects than this is a loop or a tracker chain"
@@ -146,7 +155,8 @@ class IngestSettings(BaseModel):
     )
     push_token: SecretStr | None = Field(
         default=None,
-        description="bearer token required on POST /articles; unset = no auth (only on loopback)",
+        description="bearer token required on POST /articles; unset = no auth, allowed only while push_host "
+        "is a loopback address; an empty token is an error at start",
     )
     push_max_body_bytes: int = Field(
         default=16 * 1024 * 1024,
@@ -158,3 +168,55 @@ class IngestSettings(BaseModel):
         ge=1,
         description="records accepted in one push request; more is refused as one 413",
     )
+    push_read_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="time a client has to send a request body; a slower one gets 408 and is disconnected",
+    )
+    push_max_connections: int = Field(
+        default=64,
+        ge=1,
+        description="open connections to the push API; more are answered 503 with Retry-After and closed",
+    )
+    push_max_concurrent_requests: int = Field(
+        default=8,
+        ge=1,
+        description="push requests being read or parsed at once; more get 503 with Retry-After",
+    )
+    push_max_requests_per_client: int = Field(
+        default=2,
+        ge=1,
+        description="push requests in flight from one client address; more get 503 with Retry-After",
+    )
+    push_parse_threads: int = Field(
+        default=1,
+        ge=1,
+        description="threads parsing push bodies off the event loop (the worker's consumer, /readyz and "
+        "other requests stay served while a large push is parsed)",
+    )
+    push_retry_after_s: int = Field(
+        default=2, ge=1, description="Retry-After (seconds) sent with 503 when the push API is saturated"
+    )
+
+    @model_validator(mode="after")
+    def _push_auth(self) -> IngestSettings:
+        if self.push_token is not None and not self.push_token.get_secret_value().strip():
+            raise ValueError(
+                "ingest.push_token is empty: set a real token, or leave it unset (loopback only)"
+            )
+        if self.push_enabled and self.push_token is None and not is_loopback(self.push_host):
+            raise ValueError(
+                f"ingest.push_host {self.push_host!r} is not a loopback address: the push API needs "
+                "ingest.push_token (NEWSFLOW_INGEST__PUSH_TOKEN) to listen beyond this machine"
+            )
+        return self
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a bind address only accepts connections from this machine ('' and 0.0.0.0 mean everywhere)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name could resolve to anything
