@@ -11,19 +11,20 @@ import sys
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data" / "extraction-benchmark" / "html"
 
 
-def newsflow(*args: str) -> dict:
+def newsflow(*args: str) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, "-m", "services.cli", *args], cwd=REPO, check=True, capture_output=True, text=True
     )
     return json.loads(out.stdout)
 
 
-def script(path: str, *args: str) -> dict:
+def script(path: str, *args: str) -> dict[str, Any]:
     out = subprocess.run([sys.executable, path, *args], cwd=REPO, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -36,7 +37,7 @@ def main() -> None:
     paced = newsflow(
         "bench", "--json", str(DATA), "--repeat", "3", "--rate", str(round(full["e2e_articles_per_s"] / 2, 2))
     )
-    result = {
+    result: dict[str, Any] = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
             "cpus": full["machine"]["cpus"],

@@ -19,7 +19,7 @@ from services.common.es import sync_client
 from services.common.kafka import create_topics, producer
 from services.common.records import InboxItem
 from services.common.settings import ElasticSettings, KafkaSettings, Settings
-from services.common.topics import STAGES
+from services.common.topics import STAGES, Stage
 from services.ingest.submit import expand, max_input_bytes, read_item, send
 from services.ops.embedded import Stack
 from services.ops.init import init
@@ -68,7 +68,9 @@ class Pipeline:
     _producer: KafkaProducer | None = None
     sent: list[str] = field(default_factory=list)
 
-    def start(self, stages: Iterable[str] = STAGES, env: dict[str, dict[str, str]] | None = None) -> Pipeline:
+    def start(
+        self, stages: Iterable[Stage] = STAGES, env: dict[str, dict[str, str]] | None = None
+    ) -> Pipeline:
         """Start workers; ``env`` adds environment per stage (e.g. a push token for ingest)."""
         init(self.settings)
         for st in stages:

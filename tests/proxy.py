@@ -62,6 +62,7 @@ class FaultProxy:
                 if is_bulk and body is not None and proxy.item_faults:
                     body, faulted = proxy._take_faulted(body)
                 if is_bulk and body is not None and not body.strip():
+                    product: str | None
                     data, status, ctype, product = (
                         b'{"errors": false, "items": [], "took": 0}',
                         200,
@@ -77,7 +78,7 @@ class FaultProxy:
                     resp = conn.getresponse()
                     data = resp.read()
                     status = resp.status
-                    ctype = resp.getheader("Content-Type", "application/json")
+                    ctype = resp.getheader("Content-Type") or "application/json"
                     product = resp.getheader("X-Elastic-Product")
                     conn.close()
                 if faulted:

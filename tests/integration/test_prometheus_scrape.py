@@ -14,7 +14,7 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -85,7 +85,7 @@ def metrics_target() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def run_prometheus(tmp_path: Path, targets: dict[str, str]) -> Iterator[Prometheus]:
+def run_prometheus(tmp_path: Path, targets: Mapping[str, str]) -> Iterator[Prometheus]:
     """A real Prometheus scraping ``targets`` (service label -> host:port) every second, with the shipped rules."""
     binary = shutil.which("prometheus")
     if binary is None:
@@ -187,12 +187,16 @@ def test_prometheus_sees_every_worker_of_an_embedded_run_up_and_its_counters_mov
 ) -> None:
     pipeline = make_pipeline(stack, tmp_path).start()
     try:
-        targets = {w.stage: f"127.0.0.1:{w.port}" for w in pipeline.running.workers}
+        targets: dict[str, str] = {w.stage: f"127.0.0.1:{w.port}" for w in pipeline.running.workers}
         with run_prometheus(tmp_path, targets) as prom:
             pipeline.send_paths(SEEDS)
             pipeline.wait()
             for stage in targets:
-                assert wait_for(f"{stage} up", lambda s=stage: prom.value(f'up{{service="{s}"}}')) == 1.0
+
+                def up(s: str = stage) -> float | None:
+                    return prom.value(f'up{{service="{s}"}}')
+
+                assert wait_for(f"{stage} up", up) == 1.0
 
                 def moved(s: str = stage) -> float | None:
                     v = prom.value(

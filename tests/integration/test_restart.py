@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from services.common.topics import Stage
 from services.ops.embedded import Stack
 from tests.harness import make_pipeline
 
@@ -38,7 +39,9 @@ def article(i: int) -> bytes:
         ("ingest", signal.SIGTERM, "idle"),
     ],
 )
-def test_worker_restart_loses_nothing(stack: Stack, tmp_path: Path, stage: str, sig: int, when: str) -> None:
+def test_worker_restart_loses_nothing(
+    stack: Stack, tmp_path: Path, stage: Stage, sig: int, when: str
+) -> None:
     p = make_pipeline(stack, tmp_path).start()
     try:
         n1, n2 = 120, 120
