@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
 from pathlib import Path
 
@@ -93,6 +94,7 @@ def cases() -> dict[str, tuple[bytes, int, int]]:
         "binary.html.gz": (gzip.compress(binary), 1, 0),
         "binary.json": (binary, 1, 0),
         "utf16-binary.txt": (b"\xff\xfe" + binary[:1001], 1, 0),
+        "latin1-in-json.json": (('{"body": "Caf\u00e9 ' + GOOD_BODY + '"}').encode("latin-1"), 1, 0),
         # awkward but good: must be ingested, not rejected
         "latin1.txt": (
             ("Caf\u00e9 owners in Orl\u00e9ans protested on Monday. " + GOOD_BODY).encode("latin-1"),
@@ -119,10 +121,30 @@ def cases() -> dict[str, tuple[bytes, int, int]]:
     return c
 
 
-def write_corpus(folder: Path) -> dict[str, tuple[int, int]]:
+# What a hostile user plants in a folder given to ingest; none of it may be read (see write_hostile).
+SECRET = "root:x:0:0:newsflow-secret-line-7f3a9c:/root:/bin/bash"
+
+
+def write_hostile(folder: Path) -> dict[str, tuple[int, int]]:
+    """Symlinks out of the folder (to a file, to a folder), a symlink inside it, a link back to the folder
+    itself and a FIFO: each must be refused (one dead letter) and nothing outside the folder read."""
+    outside = folder.parent / f"{folder.name}-outside"
+    outside.mkdir(exist_ok=True)
+    (outside / "passwd.txt").write_text(SECRET + "\n")
+    (folder / "passwd-link.txt").symlink_to(outside / "passwd.txt")
+    (folder / "outside-dir").symlink_to(outside)
+    (folder / "alias-link.txt").symlink_to(folder / "latin1.txt")
+    (folder / "loop").symlink_to(folder)
+    os.mkfifo(folder / "pipe.txt")
+    return {name: (1, 0) for name in ("passwd-link.txt", "outside-dir", "alias-link.txt", "loop", "pipe.txt")}
+
+
+def write_corpus(folder: Path, hostile: bool = True) -> dict[str, tuple[int, int]]:
     folder.mkdir(parents=True, exist_ok=True)
     expected = {}
     for name, (data, bad, good) in cases().items():
         (folder / name).write_bytes(data)
         expected[name] = (bad, good)
+    if hostile:
+        expected |= write_hostile(folder)
     return expected

@@ -1,12 +1,35 @@
-"""Search the index the way a reader would: one hit per story, highlights, facets."""
+"""Search the index the way a reader would: one hit per story, highlights, facets.
+
+Highlights are safe to render as HTML: the search server is asked to HTML-encode them (``encoder: html``)
+and every fragment is checked again here (``safe_fragment``), so the only markup in a highlight is the
+``<em>``/``</em>`` around the matched words; a ``<script>`` in an article's title comes back as
+``&lt;script&gt;``. Titles and bodies themselves are stored and returned as text, never HTML.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
 FACETS = {"people": "persons", "organizations": "orgs", "places": "places", "outlets": "outlet"}
+HIGHLIGHT: dict[str, Any] = {
+    "encoder": "html",
+    "pre_tags": ["<em>"],
+    "post_tags": ["</em>"],
+    "fields": {"title": {}, "body": {"fragment_size": 160, "number_of_fragments": 2}},
+}
+_EM = re.compile(r"(</?em>)")
+_UNSAFE = {"<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
+
+
+def safe_fragment(fragment: str) -> str:
+    """A highlight fragment with no markup but ``<em>``/``</em>``: any other ``<``, ``>`` or quote is
+    encoded. Entities the server already wrote (``&lt;``) are left as they are, so nothing is encoded
+    twice; a server that ignores ``encoder: html`` still yields a fragment safe to render."""
+    parts = _EM.split(fragment)
+    return "".join(p if _EM.fullmatch(p) else "".join(_UNSAFE.get(ch, ch) for ch in p) for p in parts)
 
 
 def build_query(text: str, entity: str | None = None, since: str | None = None) -> dict[str, Any]:
@@ -35,7 +58,7 @@ def search(
         size=size,
         query=build_query(text, entity, since),
         collapse={"field": "event_id"},
-        highlight={"fields": {"title": {}, "body": {"fragment_size": 160, "number_of_fragments": 2}}},
+        highlight=HIGHLIGHT,
         aggs={name: {"terms": {"field": field, "size": 10}} for name, field in FACETS.items()}
         | {"stories": {"cardinality": {"field": "event_id"}}},
         source_excludes=["body", "entities"],
@@ -54,7 +77,10 @@ def search(
                 "published_at": src.get("published_at"),
                 "event_id": src.get("event_id"),
                 "duplicate_count": src.get("duplicate_count", 0),
-                "highlight": h.get("highlight", {}),
+                "highlight": {
+                    field: [safe_fragment(f) for f in fragments]
+                    for field, fragments in h.get("highlight", {}).items()
+                },
             }
         )
     aggs = resp.get("aggregations", {})

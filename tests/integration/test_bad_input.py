@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.badinput import write_corpus
+from tests.badinput import SECRET, write_corpus
 from tests.conftest import REPO, SEEDS
 from tests.harness import cli_env
 
@@ -57,3 +57,14 @@ def test_every_bad_input_is_dead_lettered_with_a_reason_and_good_ones_beside_the
     goods = {name for name, (_, g) in expected.items() if g} | {p.name for p in SEEDS.iterdir()}
     assert goods <= set(indexed_sources), "good inputs beside bad ones are indexed"
     assert all(n == 0 for n in report["worker_restarts"].values())
+    assert SECRET.split(":")[4] not in out.stdout, "a file outside the folder was read"
+    refused = {Path(d["source"]).name: d["reason"] for d in report["dead_letters"] if d["stage"] == "ingest"}
+    assert {
+        k: refused.get(k) for k in ("passwd-link.txt", "outside-dir", "alias-link.txt", "loop", "pipe.txt")
+    } == {
+        "passwd-link.txt": "outside-directory",
+        "outside-dir": "outside-directory",
+        "alias-link.txt": "symlink",
+        "loop": "symlink",
+        "pipe.txt": "not-a-file",
+    }

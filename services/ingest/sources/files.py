@@ -139,10 +139,12 @@ def _walk_dir(given: str, top: Path, suffixes: tuple[str, ...], follow: bool) ->
 def expand(
     paths: Sequence[str | Path], suffixes: tuple[str, ...] = INPUT_SUFFIXES
 ) -> Iterator[tuple[str, Path]]:
-    """(source as given, file) for every input (see ``walk``; kept for callers that read files themselves,
-    which should read them with ``read_file`` so non-regular files are refused)."""
+    """(source as given, file) for every input the walk does not refuse (see ``walk``, which also reports
+    the refused ones). For callers that read files themselves: read them with ``read_entry`` (or
+    ``FileSource.read``) so non-regular files are refused too."""
     for e in walk(paths, suffixes):
-        yield e.source, e.path
+        if e.refused is None:
+            yield e.source, e.path
 
 
 def read_entry(entry: Entry, max_bytes: int) -> bytes | tuple[str, str]:
