@@ -24,6 +24,10 @@ A copy may land on another partition than its original, so workers share one sta
    arrival race, the decision created first holds and both send it.
 5. Within a batch, articles are decided in arrival order ((ingested_at, ingest key), whatever partition
    they came from); an in-batch candidate counts only once its decision is written.
+6. Events: a decision carries its event's id and start, fixed when it is written. Two workers may found two events
+   for one story at the same moment; the next article that matches both records the later-founded one as merged
+   into the earlier (a create-once document, like decisions): event ids in the index never change, search
+   resolves merges.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from services.common.records import Article, DuplicateArticle, Rejected, UniqueA
 from services.common.settings.dedupe import DedupeSettings
 from services.dedupe import logic
 from services.dedupe.logic import Decision, Known, Signature
+from services.dedupe.stock import SentenceCounts
 from services.dedupe.store import DedupeStore, Entry
 
 log = logging.getLogger(__name__)
@@ -66,6 +71,7 @@ class Deduper:
         self.cfg = cfg
         self._sleep = sleep
         self._monotonic = monotonic
+        self.sentences = SentenceCounts(cfg.stock_min_articles)
 
     async def process(self, articles: Sequence[Article], seen_at: datetime) -> list[Outcome]:
         """Verdicts for a batch, in input order. Store errors propagate: nothing of the batch may be sent then."""
@@ -127,7 +133,10 @@ class Deduper:
                 await flush()
                 for c, d in (await self._wait(pending)).items():
                     known.append(Known(info[c][0], d))
-            unwritten.append(logic.judge(sig, known, cfg).decision)
+            decision = logic.judge(sig, known, cfg, self.sentences.stock).decision
+            if decision.verdict == "unique":
+                self.sentences.add(sig.fp)
+            unwritten.append(decision)
         await flush()
         out: list[Outcome] = []
         for i, art in enumerate(articles):

@@ -5,7 +5,10 @@ One pass over the body gives
 - ``minhash``: a MinHash signature of those shingles and its LSH ``bands`` (near-copy candidate retrieval),
 - per-sentence sets of content-word stems (rewrite verification: sentence alignment),
 - ``names``: named-looking tokens, capitalized words not at a sentence start (event matching, and the rare terms by
-  which rewrite/event candidates are retrieved; the NER stage runs after dedupe, so this is the cheap proxy).
+  which rewrite/event candidates are retrieved; the NER stage runs after dedupe, so this is the cheap proxy);
+- per-sentence *key facts* (numbers, calendar words, names by consonant skeleton) and *status* (tentative: "plans",
+  "expected", "preview"; done: "completed", "won") and a hash of each sentence's text: a rewrite or copy must
+  report the same facts, and sentences seen in many articles are stock (boilerplate, background).
 
 Hashes are crc32 / multiply-shift, never Python's ``hash`` (salted per process): every worker must compute the same
 fingerprint for the same text.
@@ -40,7 +43,7 @@ _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\
 _SENT_END = re.compile(r"[.!?…](?:[\"”’»)\]](\s+)|(\s+)(?=[\"“‘«(\[]?[A-Z0-9À-ÖØ-Þ]))|[。！？]()|(\n+)")
 _NOT_LETTER = re.compile(r"[\W\d_]+")
 _QUOTE = re.compile('["“”«»„]')
-_HASH, _STEM, _NAME = itemgetter(0), itemgetter(1), itemgetter(2)  # of a _word tuple
+_HASH, _STEM, _NAME, _FACT, _STATUS = (itemgetter(i) for i in range(5))  # of a _word tuple
 
 
 def _words(text: str) -> list[str]:
@@ -71,6 +74,41 @@ north south east west northern southern eastern western
 """)
 )
 
+# Calendar words are key facts (a different day is a different report) though not names.
+DATE_WORDS = frozenset(
+    _words("""
+monday tuesday wednesday thursday friday saturday sunday january february march april june july august
+september october november december yesterday today tomorrow
+""")
+)
+SPELLED = dict(
+    zip(
+        _words(
+            "two three four five six seven eight nine ten eleven twelve twenty hundred thousand million billion"
+        ),
+        _words("2 3 4 5 6 7 8 9 10 11 12 20 100 1000 1000000 1000000000"),
+        strict=True,
+    )
+)
+# Status words: a report of plans/expectations vs a report that it happened. A pair of sentences that otherwise say
+# the same, one tentative and the other done, are two moments of one story (talks vs completed sale, preview vs
+# match report), not one report.
+TENTATIVE = frozenset(
+    _words("""
+plan plans planned planning planning considering consider considers weighing weigh mulls mulling proposed propose
+proposal expected expects expect preview poised potential possible prospective could might talks negotiating
+negotiations bid seeks seeking ahead upcoming likely
+""")
+)
+DONE = frozenset(
+    _words("""
+completed completes complete finalised finalized finalises finalizes sealed concluded won wins beat beats defeated
+clinched approved confirmed signed closed acquired bought agreed ended
+""")
+)
+_VOWELS = str.maketrans("", "", "aeiouyáàâäéèêëíìîïóòôöúùûüýÿ")
+FACT_NUMBER, FACT_DATE, FACT_NAME = 0, 1, 2
+
 NAME_PREFIX = 6  # "Lukashenka"/"Lukashenko", "Zelenskiy"/"Zelenskyy" meet at 6 letters
 STEM_PREFIX = (
     5  # truncation stemming: "attack"/"attacks"/"attacked" meet at 5 letters; cheap and language-blind
@@ -100,6 +138,12 @@ class Fingerprint:
     )
     name_sent: I32  # the sentence of each row of name_terms
     names: U32  # the distinct name hashes (sorted)
+    fact_terms: (
+        U32  # key-fact hashes, the fact's type (FACT_*) in the top 2 bits, one row per (sentence, fact)
+    )
+    fact_sent: I32  # the sentence of each row of fact_terms
+    sent_status: npt.NDArray[np.uint8]  # per sentence: 1 = tentative words, 2 = done words (3 = both)
+    sent_keys: U32  # hash of each sentence's normalized text (stock passages are counted by it)
     terms: tuple[
         str, ...
     ]  # the names an article repeats most: the retrieval keys for rewrite/event candidates
@@ -114,23 +158,41 @@ def _name_hash(name: str) -> int:
     return zlib.crc32(name.encode())
 
 
-WordInfo = tuple[int, int, str | None]
+WordInfo = tuple[int, int, str | None, int, int]
 _WORDS: dict[str, WordInfo] = {}  # memo of _word; cleared when it grows past _WORDS_MAX
 _WORDS_MAX = 1 << 19
 
 
 def _word(token: str) -> WordInfo:
-    """(word hash, stem hash or 0 for a stop word, the name key if the token looks like a name) of one token."""
+    """(word hash, stem hash or 0 for a stop word, the name key if the token looks like a name, key-fact hash or 0,
+    status bits) of one token."""
     low = token.casefold()
     wh = zlib.crc32(low.encode())
     stop = low in STOPWORDS or (len(low) == 1 and not ("\u3040" <= low <= "\ufaff"))
     sh = 0 if stop else (zlib.crc32(low[:STEM_PREFIX].encode()) or 1)
     named = token[0].isupper() and len(low) > 1 and not stop and low not in COMMON_NAMES
-    info = (wh, sh, low[:NAME_PREFIX] if named else None)
+    if any(c.isdigit() for c in low):
+        fact = _fact(FACT_NUMBER, low)
+    elif low in SPELLED:
+        fact = _fact(FACT_NUMBER, SPELLED[low])
+    elif low in DATE_WORDS:
+        fact = _fact(FACT_DATE, low)
+    elif named:
+        # consonant skeleton: Kyiv/Kiev, Zelenskyy/Zelensky, Lukashenka/Lukashenko are one fact
+        base = re.sub(r"['’]s?$", "", low)  # Ukraine's / Ukraine’s / Ukraine
+        fact = _fact(FACT_NAME, (base[0] + base[1:].translate(_VOWELS))[:5])
+    else:
+        fact = 0
+    status = (1 if low in TENTATIVE else 0) | (2 if low in DONE else 0)
+    info = (wh, sh, low[:NAME_PREFIX] if named else None, fact, status)
     if len(_WORDS) >= _WORDS_MAX:
         _WORDS.clear()
     _WORDS[token] = info
     return info
+
+
+def _fact(kind: int, text: str) -> int:
+    return (zlib.crc32(text.encode()) & 0x3FFFFFFF) | (kind << 30) or 1
 
 
 @lru_cache(maxsize=8)
@@ -225,6 +287,10 @@ def fingerprint(
     quotes: list[bool] = []
     names: Counter[str] = Counter()
     name_rows: dict[tuple[int, str], None] = {}
+    fact_rows: list[int] = []
+    fact_sents: list[int] = []
+    statuses: list[int] = []
+    skeys: list[int] = []
     si = 0
     memo = _WORDS
     for sentence in split_sentences(text):
@@ -252,6 +318,17 @@ def fingerprint(
             name_rows[(si, name)] = None
         sizes.append(len(stems))
         quotes.append(_QUOTE.search(sentence) is not None)
+        facts = set(map(_FACT, islice(infos, 1, None)))
+        if infos[0][3] >> 30 != FACT_NAME:  # a sentence's first word is capitalized, name or not
+            facts.add(infos[0][3])
+        facts.discard(0)
+        fact_rows.extend(facts)
+        fact_sents.extend([si] * len(facts))
+        st = 0
+        for x in map(_STATUS, infos):
+            st |= x
+        statuses.append(st)
+        skeys.append(zlib.crc32(" ".join(tokens).casefold().encode()))
         si += 1
     words = np.asarray(word_hashes, dtype=np.uint64)
     sh_all = np.unique(shingle_hashes(words, shingle_size))
@@ -276,5 +353,9 @@ def fingerprint(
         name_terms=name_terms,
         name_sent=name_sent,
         names=np.unique(name_terms),
+        fact_terms=np.asarray(fact_rows, dtype=np.uint32),
+        fact_sent=np.asarray(fact_sents, dtype=np.int32),
+        sent_status=np.asarray(statuses, dtype=np.uint8),
+        sent_keys=np.asarray(skeys, dtype=np.uint32),
         terms=terms,
     )

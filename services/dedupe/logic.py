@@ -3,13 +3,22 @@
 Kinds of duplicate, strongest first:
 - ``exact``: the same normalized body text, or the same canonical URL;
 - ``near``: a syndicated copy (new headline, boilerplate header/footer, a dropped paragraph, a few words changed):
-  3-word-shingle Jaccard or containment over a threshold, on candidates found by MinHash LSH bands;
+  3-word-shingle Jaccard or containment over a threshold, on candidates found by MinHash LSH bands, *and* most of
+  the shorter text's informative sentences have a counterpart, the two start with the same lead, and no key fact
+  differs;
 - ``rewrite``: the same report in other words: enough of its sentences align, in order, with paraphrases in the
-  other (Dice of content-word stems), leaving out sentences both share verbatim (quotes, boilerplate).
+  other (Dice of content-word stems), leaving out sentences both share verbatim (quotes, boilerplate); the leads
+  agree and no key fact differs (numbers, calendar words, names, tentative vs done).
 
-Every article also gets an ``event_id``: that of the earliest earlier article reporting the same event (within
-``event_window_days``, sharing named-looking tokens, see ``same_event``), else its own id. A duplicate takes its
-original's.
+Precision first: a false duplicate hides a real article, a missed one costs a copy in search. So a follow-up
+(a new lead over reused background) is unique, with the event of its predecessor. Stock passages (sentences seen
+in many unique articles) count for nothing; an article that is mostly stock, or too short, is matched by exact keys
+only, and its decision says so (``reason``).
+
+Every unique article joins an *event* (see ``choose_event``): a cluster of reports within ``event_span_days`` of
+the event's first article, joined when the article matches the event's core names, not just any one member. A
+duplicate takes its original's event. When an article matches two events, the later-founded one is recorded as
+merged into the earlier (``merges``): decided event ids never change, search resolves the merge.
 
 Where the candidates come from, and why a candidate's own verdict must be final before it is used, is the job of
 ``services.dedupe.engine`` and the stores.
@@ -17,10 +26,13 @@ Where the candidates come from, and why a candidate's own verdict must be final 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
 
 from services.common.records import (
     Article,
@@ -34,6 +46,9 @@ from services.common.settings.dedupe import DedupeSettings
 from services.common.text import digest, normalize
 from services.dedupe import similarity
 from services.dedupe.features import Fingerprint, fingerprint, letter_share
+
+Stock = Callable[[Fingerprint], npt.NDArray[np.bool_]]
+"""Which sentences of a fingerprint are stock passages (seen in many unique articles)."""
 
 Verdict = Literal["unique", "duplicate"]
 _RANK: dict[str, int] = {"exact": 0, "near": 1, "rewrite": 2}
@@ -102,6 +117,15 @@ class Decision:
     original_key: str | None = None  # ingest key of the unique article this one duplicates
     original_id: str | None = None
     original_source: str | None = None
+    event_start: datetime | None = (
+        None  # time of the event's first article (None in state from before events)
+    )
+    reason: str | None = None  # why similarity was not used: "too-short", "boilerplate"
+    merges: tuple[str, ...] = ()  # events found to be this decision's event (recorded as merged into it)
+
+    @property
+    def event_began(self) -> datetime:
+        return self.event_start or self.at
 
 
 @dataclass(frozen=True)
@@ -172,9 +196,55 @@ def same_event(a: Signature, b: Signature, pair: similarity.Pair | None, cfg: De
     p = pair or compare(a, b, cfg)
     if p.names_shared < cfg.event_min_shared_names:
         return False
-    corroborated = p.shared_quote or p.aligned >= cfg.event_min_aligned
+    # corroboration: the same quote, paraphrased facts, or much of one text copied (a follow-up over its
+    # predecessor's background; an outlet's template alone covers little of either)
+    copied = p.verbatim >= cfg.event_min_aligned and max(p.cover_a, p.cover_b) >= 0.4
+    corroborated = p.shared_quote or p.aligned >= cfg.event_min_aligned or copied
     return p.names_jaccard >= cfg.event_name_jaccard or (
         p.names_jaccard >= cfg.event_name_jaccard_corroborated and corroborated
+    )
+
+
+def _no_stock(fp: Fingerprint) -> npt.NDArray[np.bool_]:
+    return np.zeros(fp.n_sentences, dtype=np.bool_)
+
+
+def stock_share(fp: Fingerprint, stock: Stock, min_terms: int = 3) -> float:
+    """Share of the informative sentences (>= ``min_terms`` content words) that are stock passages."""
+    big = fp.sent_sizes >= min_terms
+    n = int(big.sum())
+    return float((stock(fp) & big).sum()) / n if n else 0.0
+
+
+def similarity_reason(sig: Signature, cfg: DedupeSettings, stock: Stock | None) -> str | None:
+    """Why ``sig`` may be matched by exact keys only (None when it can be judged by similarity)."""
+    if not sig.comparable:
+        return "too-short"
+    if stock is not None and stock_share(sig.fp, stock) >= cfg.max_stock_share:
+        return "boilerplate"
+    return None
+
+
+def _leads_agree(
+    p: similarity.Pair, a: Fingerprint, b: Fingerprint, cfg: DedupeSettings, paraphrased: bool
+) -> bool:
+    """Both start with the same lead: at most ``lead_slack`` informative sentences, and at most
+    ``lead_max_share`` of the text, come before the first that has a counterpart in the other's lead."""
+    la, lb = (p.para_lead_a, p.para_lead_b) if paraphrased else (p.lead_a, p.lead_b)
+    na = max(int((a.sent_sizes >= 3).sum()), 1)
+    nb = max(int((b.sent_sizes >= 3).sum()), 1)
+    return (
+        la <= cfg.lead_slack
+        and lb <= cfg.lead_slack
+        and la / na <= cfg.lead_max_share
+        and lb / nb <= cfg.lead_max_share
+    )
+
+
+def _same_facts(a: Signature, b: Signature, cfg: DedupeSettings) -> bool:
+    return (
+        similarity.fact_conflicts(a.fp, b.fp, min_dice=cfg.rewrite_sentence_dice) == 0
+        and similarity.fact_conflicts(b.fp, a.fp, min_dice=cfg.rewrite_sentence_dice) == 0
     )
 
 
@@ -186,46 +256,136 @@ def match(
 
 
 def match_many(
-    a: Signature, bs: Sequence[Signature], cfg: DedupeSettings
+    a: Signature,
+    bs: Sequence[Signature],
+    cfg: DedupeSettings,
+    stock: Stock | None = None,
+    exact_only: bool = False,
 ) -> list[tuple[DuplicateKind | None, float, similarity.Pair | None]]:
-    """``match`` against each of ``bs``; the sentence comparisons run in one batch, and only where no candidate is
-    an exact or near copy (a rewrite never outranks those)."""
+    """``match`` against each of ``bs``; the sentence comparisons run in one batch. ``exact_only``: ``a`` is too
+    short or too boilerplate to judge by similarity (exact keys still count)."""
     out: list[tuple[DuplicateKind | None, float, similarity.Pair | None]] = []
     rest: list[int] = []
+    shingles: dict[int, similarity.Near] = {}
     for i, b in enumerate(bs):
         if a.fp.content_hash == b.fp.content_hash or (a.url_hash is not None and a.url_hash == b.url_hash):
             out.append(("exact", 1.0, None))
             continue
-        if not (a.comparable and b.comparable):
-            out.append((None, 0.0, None))
-            continue
-        nr = similarity.near(a.fp, b.fp)
-        if nr.jaccard >= cfg.near_jaccard or nr.containment >= cfg.near_containment:
-            out.append(("near", round(nr.containment, 4), None))
-            continue
         out.append((None, 0.0, None))
+        if exact_only or not (a.comparable and b.comparable):
+            continue
+        shingles[i] = similarity.near(a.fp, b.fp)
         rest.append(i)
-    if rest and not any(kind for kind, _, _ in out):
-        pairs = similarity.compare_many(a.fp, [bs[i].fp for i in rest], min_dice=cfg.rewrite_sentence_dice)
-        for i, p in zip(rest, pairs, strict=True):
-            if p.aligned >= cfg.rewrite_min_aligned and p.share >= cfg.rewrite_min_share:
-                out[i] = ("rewrite", round(p.share, 4), p)
-            else:
-                out[i] = (None, 0.0, p)
+    if not rest:
+        return out
+    st = stock or _no_stock
+    pairs = similarity.compare_many(
+        a.fp,
+        [bs[i].fp for i in rest],
+        min_dice=cfg.rewrite_sentence_dice,
+        a_stock=st(a.fp),
+        b_stocks=[st(bs[i].fp) for i in rest],
+    )
+    for i, p in zip(rest, pairs, strict=True):
+        b = bs[i]
+        nr = shingles[i]
+        out[i] = (None, 0.0, p)
+        shorter = p.cover_a if a.fp.n_sentences <= b.fp.n_sentences else p.cover_b
+        if (nr.jaccard >= cfg.near_jaccard or nr.containment >= cfg.near_containment) and (
+            shorter >= cfg.near_min_cover
+        ):
+            if _leads_agree(p, a.fp, b.fp, cfg, paraphrased=False) and _same_facts(a, b, cfg):
+                out[i] = ("near", round(nr.containment, 4), p)
+            continue
+        if (
+            p.aligned >= cfg.rewrite_min_aligned
+            and p.share >= cfg.rewrite_min_share
+            and _leads_agree(p, a.fp, b.fp, cfg, paraphrased=True)
+            and _same_facts(a, b, cfg)
+        ):
+            out[i] = ("rewrite", round(p.share, 4), p)
     return out
 
 
-def judge(sig: Signature, candidates: Sequence[Known], cfg: DedupeSettings) -> Explained:
+def _core_cover(sig: Signature, members: Sequence[Known]) -> float:
+    """How much of an event's core ``sig`` names: each member weighs its names by how many of its sentences
+    mention them (the most mentioned 1), the event averages its members; the share of that weight ``sig`` uses."""
+    keys_all: list[npt.NDArray[np.uint32]] = []
+    weights_all: list[npt.NDArray[np.float64]] = []
+    for m in members:
+        keys, counts = np.unique(m.sig.fp.name_terms, return_counts=True)
+        if keys.size:
+            keys_all.append(keys)
+            weights_all.append(counts / counts.max())
+    if not keys_all:
+        return 0.0
+    keys = np.concatenate(keys_all)
+    weights = np.concatenate(weights_all)
+    mine = np.isin(keys, sig.fp.names)
+    return float(weights[mine].sum() / weights.sum())
+
+
+def choose_event(
+    sig: Signature,
+    candidates: Sequence[Known],
+    pairs: dict[str, similarity.Pair | None],
+    cfg: DedupeSettings,
+) -> tuple[str, datetime, tuple[str, ...]]:
+    """The event of a unique article: (event id, the event's start, events merged into it).
+
+    Candidates are grouped by event. An event is eligible when the article lies within ``event_span_days`` after
+    its start (so no event ever spans more: an article without a publication date has its ingest time, and the
+    same rule), matches at least one of its members (``same_event``), and covers ``event_core_cover`` of the
+    event's core names (``_core_cover``: names weighted by how much the event's retrieved members mention them).
+    The best covered eligible event is joined; when the article covers ``event_merge_cover`` of several, they
+    are one event: the others are recorded as merged into the earliest-founded, which the article joins.
+    No eligible event: the article founds its own.
+    """
+    span = timedelta(days=cfg.event_span_days)
+    groups: dict[str, list[Known]] = {}
+    for k in candidates:
+        if k.sig.ingest_key != sig.ingest_key:
+            groups.setdefault(k.decision.event_id, []).append(k)
+    eligible: list[tuple[float, datetime, str]] = []
+    for event_id, members in groups.items():
+        start = min(m.decision.event_began for m in members)
+        if not start <= sig.at <= start + span:
+            continue
+        if not any(same_event(sig, m.sig, pairs.get(m.sig.ingest_key), cfg) for m in members):
+            continue
+        cover = _core_cover(sig, members)
+        if cover >= cfg.event_core_cover:
+            eligible.append((cover, start, event_id))
+    if not eligible:
+        return sig.article_id, sig.at, ()
+    # join the best covered; events this article also matches strongly are one with it: merged into the
+    # earliest-founded of them (a total order, so two workers never merge two events into each other)
+    best = max(eligible, key=lambda e: (e[0], -e[1].timestamp(), e[2]))
+    strong = (
+        [e for e in eligible if e[0] >= cfg.event_merge_cover] if best[0] >= cfg.event_merge_cover else []
+    )
+    if len(strong) < 2:
+        return best[2], best[1], ()
+    strong.sort(key=lambda e: (e[1], e[2]))
+    _, start, target = strong[0]
+    return target, start, tuple(e[2] for e in strong[1:])
+
+
+def judge(
+    sig: Signature, candidates: Sequence[Known], cfg: DedupeSettings, stock: Stock | None = None
+) -> Explained:
     """The verdict on ``sig`` given earlier arrivals whose own verdicts are final.
 
     Duplicate of the strongest match (exact > near > rewrite, then most similar, then earliest); its original is
-    the match's own original when the match is itself a duplicate, so chains never form. Unique otherwise, with the
-    event of the earliest candidate reporting the same event.
+    the match's own original when the match is itself a duplicate, so chains never form. Unique otherwise, in the
+    event ``choose_event`` picks.
     """
+    reason = similarity_reason(sig, cfg, stock)
     best: _Match | None = None
     aligns: dict[str, similarity.Pair | None] = {}
     others = [k for k in candidates if k.sig.ingest_key != sig.ingest_key]
-    for k, (kind, sim, al) in zip(others, match_many(sig, [k.sig for k in others], cfg), strict=True):
+    matches = match_many(sig, [k.sig for k in others], cfg, stock, exact_only=reason is not None)
+    for k, (kind, sim, al) in zip(others, matches, strict=True):
         aligns[k.sig.ingest_key] = al
         if kind is None:
             continue
@@ -254,14 +414,16 @@ def judge(sig: Signature, candidates: Sequence[Known], cfg: DedupeSettings) -> E
                 original_key=okey,
                 original_id=oid,
                 original_source=osrc,
+                event_start=d.event_began,
+                reason=reason,
             ),
             {"similarity": best.similarity},
         )
-    event_id = sig.article_id
-    for k in sorted(candidates, key=lambda c: (c.sig.at, c.sig.order)):
-        if k.sig.ingest_key != sig.ingest_key and same_event(sig, k.sig, aligns.get(k.sig.ingest_key), cfg):
-            event_id = k.decision.event_id
-            break
+    merges: tuple[str, ...] = ()
+    if reason is not None:
+        event_id, start = sig.article_id, sig.at
+    else:
+        event_id, start, merges = choose_event(sig, others, aligns, cfg)
     return Explained(
         Decision(
             ingest_key=sig.ingest_key,
@@ -270,6 +432,9 @@ def judge(sig: Signature, candidates: Sequence[Known], cfg: DedupeSettings) -> E
             verdict="unique",
             event_id=event_id,
             at=sig.at,
+            event_start=start,
+            reason=reason,
+            merges=merges,
         )
     )
 

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from services.dedupe.features import Fingerprint
+from services.dedupe.features import FACT_DATE, FACT_NAME, FACT_NUMBER, Fingerprint
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,17 @@ class Pair:
     shared_quote: bool  # a sentence with quotation marks is nearly the same in both (the same quote)
     names_shared: int  # named tokens both use, outside sentences they share verbatim (boilerplate)
     names_jaccard: float
+    # Coverage, sentence by sentence, over the *informative* sentences (enough content words, not stock passages
+    # seen in many articles): share of each side with a close counterpart (Dice >= 0.5) in the other.
+    cover_a: float = 0.0
+    cover_b: float = 0.0
+    # Informative sentences before the first one that has a counterpart (see _counterparts) among the other's
+    # first informative sentences: a copy or rewrite starts with the other's lead (after a header line or two at
+    # most), a follow-up with its own new lead.
+    lead_a: int = 0  # counterpart: nearly the same sentence (Dice >= 0.5), as copies keep it
+    lead_b: int = 0
+    para_lead_a: int = 0  # counterpart: a paraphrase (see _counterparts), as rewrites make it
+    para_lead_b: int = 0
 
 
 def near(a: Fingerprint, b: Fingerprint) -> Near:
@@ -55,10 +67,25 @@ def sentence_overlap(a: Fingerprint, b_terms: np.ndarray, b_index: np.ndarray, n
 
 
 def compare(
-    a: Fingerprint, b: Fingerprint, *, min_dice: float, verbatim_dice: float = 0.9, min_terms: int = 3
+    a: Fingerprint,
+    b: Fingerprint,
+    *,
+    min_dice: float,
+    verbatim_dice: float = 0.9,
+    min_terms: int = 3,
+    a_stock: npt.NDArray[np.bool_] | None = None,
+    b_stock: npt.NDArray[np.bool_] | None = None,
 ) -> Pair:
     """One pair; see ``compare_many``."""
-    return compare_many(a, [b], min_dice=min_dice, verbatim_dice=verbatim_dice, min_terms=min_terms)[0]
+    return compare_many(
+        a,
+        [b],
+        min_dice=min_dice,
+        verbatim_dice=verbatim_dice,
+        min_terms=min_terms,
+        a_stock=a_stock,
+        b_stocks=None if b_stock is None else [b_stock],
+    )[0]
 
 
 def compare_many(
@@ -68,6 +95,9 @@ def compare_many(
     min_dice: float,
     verbatim_dice: float = 0.9,
     min_terms: int = 3,
+    a_stock: npt.NDArray[np.bool_] | None = None,
+    b_stocks: Sequence[npt.NDArray[np.bool_]] | None = None,
+    lead_window: int = 4,
 ) -> list[Pair]:
     """Align sentences by Dice similarity of their content-word stems; count the longest in-order chain. ``a``
     against each of ``bs``, in one set of array operations (the candidates' sentences side by side as columns).
@@ -76,6 +106,7 @@ def compare_many(
     a quote or two; two stories of one outlet share header and footer boilerplate verbatim. So verbatim pairs
     (Dice >= ``verbatim_dice``) are left out of the chain, of the sentence counts and of the names compared, and
     sentences with fewer than ``min_terms`` content words are ignored for the chain (datelines, credits).
+    ``a_stock``/``b_stocks`` mark stock sentences (seen in many articles), left out of coverage and lead.
     """
     out: list[Pair | None] = [None] * len(bs)
     live = [i for i, b in enumerate(bs) if b.n_sentences]
@@ -113,6 +144,30 @@ def compare_many(
     # Longest chain increasing in both i and j, per candidate: sort by (candidate, i, -j), take the LIS of j.
     order = np.lexsort((-jj, ii, owner[jj]))
     chains = np.split(jj[order], np.searchsorted(owner[jj][order], np.arange(1, len(cols))))
+    # coverage and lead over informative sentences
+    inf_a = big_a if a_stock is None else big_a & ~a_stock
+    inf_b = big_b.copy()
+    if b_stocks is not None:
+        inf_b &= ~np.concatenate([b_stocks[i] for i in live])
+    match_a = np.logical_or.reduceat(close, offsets, axis=1) & inf_a[:, None]  # (na, k)
+    match_b = close.any(axis=0) & inf_b
+    # Leads: the first informative sentence of one side with a counterpart among the first ``lead_window``
+    # informative sentences of the other (a follow-up's lead only meets the other's background, far down).
+    counterpart = _counterparts(m, dice, sa, sb, min_dice)
+    cum_a = np.concatenate([[0], np.cumsum(inf_a)])
+    early_a = inf_a & (cum_a[:-1] < lead_window)
+    cs_b = np.cumsum(inf_b)
+    rank_b: npt.NDArray[np.int64] = cs_b - inf_b - np.repeat((cs_b - inf_b)[offsets], widths)
+    early_b = inf_b & (rank_b < lead_window)
+    leads: list[tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]] = []
+    for hit in (close, counterpart):  # copies keep the lead nearly verbatim; rewrites paraphrase it
+        leads.append(
+            (
+                np.logical_or.reduceat(hit & early_b[None, :], offsets, axis=1) & inf_a[:, None],
+                (hit & early_a[:, None]).any(axis=0) & inf_b,
+            )
+        )
+    n_inf_a = max(int(inf_a.sum()), 1)
     quoted = np.logical_or.reduceat(quote_cols, offsets)
     b_left = np.add.reduceat((big_b & ~vb).astype(np.int64), offsets)
     a_left = (big_a[:, None] & ~va).sum(axis=0)
@@ -127,12 +182,25 @@ def compare_many(
         denom = min(int(a_left[k]), int(b_left[k]))
         lo = int(offsets[k])
         vbk = vb[lo : lo + int(widths[k])]
+        ib = inf_b[lo : lo + int(widths[k])]
+        firsts: list[int] = []
+        for hit_a, hit_b in leads:
+            hb = hit_b[lo : lo + int(widths[k])]
+            fa = int(np.argmax(hit_a[:, k])) if hit_a[:, k].any() else a.n_sentences
+            fb = int(np.argmax(hb)) if hb.any() else hb.size
+            firsts += [int(cum_a[fa]), int(ib[:fb].sum())]
         out[i] = Pair(
             len(tails),
             len(tails) / denom if denom else 0.0,
             int(va[:, k].sum()),
             bool(quoted[k]),
             *_names(a, bs[i], va[:, k], vbk),
+            cover_a=float(match_a[:, k].sum()) / n_inf_a,
+            cover_b=float(match_b[lo : lo + int(widths[k])].sum()) / max(int(ib.sum()), 1),
+            lead_a=firsts[0],
+            lead_b=firsts[1],
+            para_lead_a=firsts[2],
+            para_lead_b=firsts[3],
         )
     return [p for p in out if p is not None]
 
@@ -146,3 +214,71 @@ def _names(
         return 0, 0.0
     shared = int(np.intersect1d(ua, ub, assume_unique=True).size)
     return shared, shared / (ua.size + ub.size - shared)
+
+
+def _counterparts(
+    m: npt.NDArray[np.int64],
+    dice: npt.NDArray[np.float64],
+    sa: npt.NDArray[np.float64],
+    sb: npt.NDArray[np.float64],
+    min_dice: float,
+) -> npt.NDArray[np.bool_]:
+    """Sentence pairs that say the same thing: paraphrases (Dice >= ``min_dice``), or one sentence mostly inside the
+    other (half the shorter's content words, at least 3, and Dice >= 0.25 so that a short sentence of common
+    words is not "inside" every long one: a rewrite that splits a long lead into short ones)."""
+    inside = (m >= 3) & (m >= 0.5 * np.minimum(sa[:, None], sb[None, :])) & (dice >= 0.25)
+    result: npt.NDArray[np.bool_] = (dice >= min_dice) | inside
+    return result
+
+
+NAME_CONFLICT_DICE = (
+    0.6  # names are compared only in nearly the same sentence: paraphrases swap Moscow/Russia
+)
+
+
+def fact_conflicts(
+    a: Fingerprint, b: Fingerprint, *, min_dice: float, min_terms: int = 3, lead: int | None = None
+) -> int:
+    """Key facts that differ between sentences of ``a`` and ``b`` that otherwise say the same thing.
+
+    Each sentence of ``a`` (its first ``lead`` informative ones only, when given) is paired with its closest
+    sentence of ``b`` (Dice >= ``min_dice``). A pair conflicts when, for one kind of fact (number, calendar word,
+    name), each side has one the other text lacks altogether (a substitution: another score, figure, day, person;
+    a fact only dropped, as cut-down copies drop words, is no conflict), or when one is tentative and the other
+    done ("in talks to buy" / "completed the purchase"). The count of conflicting pairs.
+    """
+    if a.n_sentences == 0 or b.n_sentences == 0:
+        return 0
+    m = sentence_overlap(a, b.sent_terms, b.sent_index, b.n_sentences)
+    sa = a.sent_sizes.astype(np.float64)
+    sb = b.sent_sizes.astype(np.float64)
+    dice = 2.0 * m / (sa[:, None] + sb[None, :])
+    pairs = _counterparts(m, dice, sa, sb, min_dice)
+    best = np.where(pairs, dice, -1.0).argmax(axis=1)
+    best_dice = dice[np.arange(a.n_sentences), best]
+    ok = pairs[np.arange(a.n_sentences), best] & (a.sent_sizes >= min_terms)
+    if lead is not None:
+        ok &= np.cumsum(a.sent_sizes >= min_terms) <= lead
+    if not ok.any():
+        return 0
+    all_a, all_b = set(a.fact_terms.tolist()), set(b.fact_terms.tolist())
+    fa = _by_sentence(a)
+    fb = _by_sentence(b)
+    conflicts = 0
+    for i in np.nonzero(ok)[0].tolist():
+        j = int(best[i])
+        if {int(a.sent_status[i]), int(b.sent_status[j])} == {1, 2}:
+            conflicts += 1
+            continue
+        kinds = {FACT_NUMBER, FACT_DATE} | ({FACT_NAME} if best_dice[i] >= NAME_CONFLICT_DICE else set())
+        only_a = {f >> 30 for f in fa.get(i, ()) if f not in all_b} & kinds
+        if only_a and any(f >> 30 in only_a for f in fb.get(j, ()) if f not in all_a):
+            conflicts += 1
+    return conflicts
+
+
+def _by_sentence(f: Fingerprint) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for t, si in zip(f.fact_terms.tolist(), f.fact_sent.tolist(), strict=True):
+        out.setdefault(si, []).append(t)
+    return out

@@ -79,6 +79,43 @@ class DedupeSettings(BaseModel):
         "(catches cut-down copies whose Jaccard is low): 99% of the copies >= 0.59, different stories <= 0.44",
     )
 
+    near_min_cover: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="...and at least this share of the shorter text's informative sentences (>= 3 content words, "
+        "not stock passages) has a close counterpart (Dice >= 0.5) in the other: a syndicated copy shares most of "
+        "the shorter text, a follow-up only a background block",
+    )
+    lead_slack: int = Field(
+        2,
+        ge=0,
+        description="a copy or rewrite starts with the other's lead: at most this many informative sentences "
+        "(a syndicator's header line) come before the first with a counterpart, on either side; a follow-up "
+        "opens with its own new lead of several sentences",
+    )
+    lead_max_share: float = Field(
+        0.15,
+        ge=0,
+        le=1,
+        description="...and at most this share of its informative sentences: a header line is a small part of "
+        "a syndicated copy, a new lead sentence over a short shared block is what the story is about",
+    )
+    stock_min_articles: int = Field(
+        3,
+        ge=2,
+        description="a sentence found verbatim in this many earlier unique articles is stock (an outlet's "
+        "boilerplate, a story's standard background paragraph): left out of coverage and lead (copies are not "
+        "counted, so a story syndicated 5,000 times never becomes stock)",
+    )
+    max_stock_share: float = Field(
+        0.7,
+        gt=0,
+        le=1,
+        description="an article whose informative sentences are at least this share stock is too boilerplate "
+        "to judge by similarity: it is matched by exact keys only, with reason 'boilerplate' in its decision",
+    )
+
     # --- rewrites: in-order sentence alignment ------------------------------------------------------------------
     rewrite_sentence_dice: float = Field(
         0.4,
@@ -108,6 +145,29 @@ class DedupeSettings(BaseModel):
         gt=0,
         description="reports of one event are published within this many days of each other (by published_at, "
         "else ingested_at); seed 003, ten months earlier, is another event however alike its names",
+    )
+    event_span_days: float = Field(
+        3.0,
+        gt=0,
+        description="an event lasts at most this long from its first article's time (published_at, else "
+        "ingested_at): an article later than that, or earlier than the first, starts a new event. Bounds drift: a "
+        "campaign of months is many events, not one",
+    )
+    event_core_cover: float = Field(
+        0.3,
+        gt=0,
+        le=1,
+        description="an article joins an event only when its names cover this share of the event's core "
+        "(names weighted by the share of the event's retrieved members that use them), besides matching one "
+        "member: an article that matches a member on a tangent does not pull the event along",
+    )
+    event_merge_cover: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="two events are found to be one (the later-founded recorded as merged into the earlier) "
+        "when one article covers at least this share of the core of each: a stronger bar than joining one, since "
+        "a merge joins every member (on the dev set 0.3 merged 18 events into one of 100 articles)",
     )
     event_min_shared_names: int = Field(
         3,

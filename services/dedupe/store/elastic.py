@@ -39,6 +39,11 @@ DEDUPE_MAPPING: dict[str, Any] = {
         "original_key": {"type": "keyword"},
         "original_id": {"type": "keyword"},
         "original_source": {"type": "keyword", "index": False, "doc_values": False},
+        "event_start": {"type": "date", "index": False},
+        "reason": {"type": "keyword"},
+        "merges": {"type": "keyword", "index": False, "doc_values": False},
+        # evm (an event found to be another): event_id -> merged_into
+        "merged_into": {"type": "keyword"},
     },
 }
 
@@ -61,6 +66,9 @@ def decision_doc(d: Decision) -> dict[str, Any]:
         "original_key": d.original_key,
         "original_id": d.original_id,
         "original_source": d.original_source,
+        "event_start": d.event_start.isoformat() if d.event_start else None,
+        "reason": d.reason,
+        "merges": list(d.merges),
     }
 
 
@@ -77,6 +85,9 @@ def decision_from(src: dict[str, Any]) -> Decision:
         original_key=src.get("original_key"),
         original_id=src.get("original_id"),
         original_source=src.get("original_source"),
+        event_start=_dt(src["event_start"]) if src.get("event_start") else None,
+        reason=src.get("reason"),
+        merges=tuple(src.get("merges") or ()),
     )
 
 
@@ -107,6 +118,8 @@ class ElasticStore:
             except Exception as exc:  # created by a concurrent worker
                 if "already_exists" not in str(exc):
                     raise
+        else:  # an index from an earlier version: add the fields it lacks (adding fields is always allowed)
+            await self.es.indices.put_mapping(index=self.index, properties=DEDUPE_MAPPING["properties"])
 
     async def decisions(self, keys: Sequence[str]) -> dict[str, Decision]:
         if not keys:
@@ -278,10 +291,18 @@ class ElasticStore:
         for d in decisions:
             ops.append({"create": {"_index": self.index, "_id": f"dec:{d.ingest_key}"}})
             ops.append(decision_doc(d))
+        merges = [(e, d) for d in decisions for e in d.merges if e != d.event_id]
+        for e, d in merges:  # create-once: the first merge of an event holds (a later one would form a cycle)
+            ops.append({"create": {"_index": self.index, "_id": f"evm:{e}"}})
+            ops.append({"type": "evm", "event_id": e, "merged_into": d.event_id, "at": d.at.isoformat()})
         resp = await self.es.bulk(operations=ops)
+        for (e, _), item in zip(merges, resp["items"][len(decisions) :], strict=True):
+            status = item["create"].get("status", 500)
+            if not (200 <= status < 300 or status == 409):
+                raise StoreUnavailable(f"event merge {e} not written: {status} {item['create'].get('error')}")
         held: dict[str, Decision] = {}
         lost: list[str] = []
-        for d, item in zip(decisions, resp["items"], strict=True):
+        for d, item in zip(decisions, resp["items"][: len(decisions)], strict=True):
             status = item["create"].get("status", 500)
             if 200 <= status < 300:
                 held[d.ingest_key] = d
@@ -298,6 +319,12 @@ class ElasticStore:
                 raise StoreUnavailable(f"decisions conflicted but are not found: {sorted(missing)[:3]}")
             held.update(existing)
         return held
+
+    async def merged_into(self, event_ids: Sequence[str]) -> dict[str, str]:
+        if not event_ids:
+            return {}
+        resp = await self.es.mget(index=self.index, ids=[f"evm:{e}" for e in event_ids])
+        return {d["_source"]["event_id"]: d["_source"]["merged_into"] for d in resp["docs"] if d.get("found")}
 
     async def expire(self, before: datetime) -> int:
         resp = await self.es.delete_by_query(

@@ -53,6 +53,7 @@ class MemoryStore:
         # postings: a lone ingest key until a second arrives (most band keys never see one: saves memory)
         self.by_key: Postings = {}
         self.by_term: Postings = {}
+        self.merges: dict[str, str] = {}  # event id -> the event it was merged into
 
     async def decisions(self, keys: Sequence[str]) -> dict[str, Decision]:
         return {k: self.decs[k] for k in keys if k in self.decs}
@@ -104,7 +105,15 @@ class MemoryStore:
         return {k: (self.sigs[k], self.decs.get(k)) for k in keys if k in self.sigs}
 
     async def decide(self, decisions: Sequence[Decision]) -> dict[str, Decision]:
-        return {d.ingest_key: self.decs.setdefault(d.ingest_key, d) for d in decisions}
+        held = {d.ingest_key: self.decs.setdefault(d.ingest_key, d) for d in decisions}
+        for d in held.values():
+            for e in d.merges:
+                if e != d.event_id:
+                    self.merges.setdefault(e, d.event_id)
+        return held
+
+    async def merged_into(self, event_ids: Sequence[str]) -> dict[str, str]:
+        return {e: self.merges[e] for e in event_ids if e in self.merges}
 
     async def expire(self, before: datetime) -> int:
         gone = {k for k, s in self.sigs.items() if s.at < before}

@@ -48,7 +48,12 @@ class DedupeStore(Protocol):
         ...
 
     async def decide(self, decisions: Sequence[Decision]) -> dict[str, Decision]:
-        """Write each decision unless one exists for its ingest key; return the decision that holds."""
+        """Write each decision unless one exists for its ingest key; return the decision that holds. The event
+        merges a decision carries are recorded too, each once (the first merge of an event holds)."""
+        ...
+
+    async def merged_into(self, event_ids: Sequence[str]) -> dict[str, str]:
+        """For each of these events that was found to be another, the event it was merged into (one step)."""
         ...
 
     async def expire(self, before: datetime) -> int:

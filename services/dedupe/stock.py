@@ -1,0 +1,54 @@
+"""Stock passages: sentences this process has seen verbatim in many unique articles (an outlet's boilerplate, the
+standard background paragraph of a long-running story). Dedupe discounts them: sharing them is no evidence that two
+articles are one report.
+
+A count-min sketch of sentence hashes (two rows of 2^22 saturating byte counters, 8 MB whatever the traffic):
+counts never undercount and overcount only on collisions in both rows. Only unique articles are counted, so the
+copies of one syndicated story never make it stock. Each worker counts what it decided (a worker restarted, or one
+of N, knows fewer: it discounts less, which can only cost precision on boilerplate-heavy pairs, never an article).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from services.dedupe.features import Fingerprint
+
+_ROW_BITS = 22
+_MASK = np.uint32((1 << _ROW_BITS) - 1)
+_MIX = np.uint32(0x9E3779B1)
+
+
+class SentenceCounts:
+    def __init__(self, min_articles: int) -> None:
+        self.min_articles = min_articles
+        self.rows = np.zeros((2, 1 << _ROW_BITS), dtype=np.uint8)
+
+    @staticmethod
+    def _slots(keys: npt.NDArray[np.uint32]) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+        with np.errstate(over="ignore"):
+            h2 = (keys * _MIX) >> np.uint32(32 - _ROW_BITS)
+        return keys & _MASK, h2
+
+    def add(self, fp: Fingerprint) -> None:
+        """Count the distinct sentences of one unique article."""
+        keys = np.unique(fp.sent_keys)
+        if keys.size == 0:
+            return
+        a, b = self._slots(keys)
+        for row, idx in ((0, a), (1, b)):
+            cur = self.rows[row, idx]
+            self.rows[row, idx] = np.where(cur < 255, cur + 1, cur)
+
+    def seen(self, fp: Fingerprint) -> npt.NDArray[np.intp]:
+        """How many counted articles (at most) contain each sentence of ``fp``."""
+        if fp.sent_keys.size == 0:
+            return np.zeros(0, dtype=np.intp)
+        a, b = self._slots(fp.sent_keys)
+        seen: npt.NDArray[np.intp] = np.minimum(self.rows[0, a], self.rows[1, b]).astype(np.intp)
+        return seen
+
+    def stock(self, fp: Fingerprint) -> npt.NDArray[np.bool_]:
+        """Per sentence of ``fp``: a stock passage (in at least ``min_articles`` counted articles)."""
+        return self.seen(fp) >= self.min_articles
