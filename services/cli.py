@@ -58,59 +58,29 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncio
-
     from services.common.kafka import producer
-    from services.ingest.fetch import Fetcher
-    from services.ingest.progress import progress
-    from services.ingest.sources.feeds import FeedSource, FeedState
-    from services.ingest.sources.files import FileSource
-    from services.ingest.sources.url import UrlSource
-    from services.ingest.submit import max_input_bytes, send
+    from services.ingest.submit import submit
     from services.ops.supervisor import stack_settings
 
     logs.setup("WARNING" if args.quiet else settings.log_level)
     cfg = stack_settings(settings)
     prod = producer(cfg.kafka)
-    sent = 0
-    if args.paths:
-        files = FileSource(args.paths, max_input_bytes(cfg), follow_symlinks=cfg.ingest.follow_symlinks)
-        for item in progress(files.iter_items(), total=len(files), quiet=args.quiet, description="files"):
-            send(cfg, prod, item)
-            sent += 1
-
-    async def remote() -> int:
-        n = 0
-        async with Fetcher(cfg.ingest) as fetcher:
-            sources: list[UrlSource | FeedSource] = []
-            if args.url:
-                sources.append(UrlSource(args.url, fetcher))
-            if args.feed:
-                sources.append(
-                    FeedSource(
-                        args.feed, fetcher, FeedState(cfg.ingest.feed_state_path, cfg.ingest.feed_seen_max)
-                    )
-                )
-            while True:
-                for source in sources:
-                    async for item in source.items():
-                        send(cfg, prod, item)
-                        n += 1
-                prod.flush()
-                if not args.poll_every or not args.feed:
-                    return n
-                if not args.quiet:
-                    print(json.dumps({"sent": n}), file=sys.stderr)
-                await asyncio.sleep(args.poll_every)
-                sources = [s for s in sources if isinstance(s, FeedSource)]
-
-    if args.url or args.feed:
-        sent += asyncio.run(remote())
-    prod.flush()
-    prod.close()
+    try:
+        done = submit(
+            cfg,
+            prod,
+            paths=args.paths or (),
+            urls=args.url or (),
+            feeds=args.feed or (),
+            poll_every=args.poll_every,
+            quiet=args.quiet,
+        )
+    finally:
+        prod.flush()
+        prod.close()
     if not args.quiet:
-        print(json.dumps({"sent": sent}))
-    return 0
+        print(json.dumps(done.summary(with_problems=getattr(args, "json", False))))
+    return 0 if done.ok else 1
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -5,13 +5,17 @@
   multicast, reserved or unspecified (SSRF), unless ``fetch_allow_hosts`` names the host or its network;
   the connection then goes to the address that was checked (the URL is pinned to it, Host header and TLS
   SNI keep the name), so a DNS answer that changes between check and connect (rebinding) gains nothing;
-- connect/read timeouts and an overall deadline; bodies cut off and refused past ``fetch_max_bytes`` (after
-  content decoding, so a gzip bomb stops at the cap too);
+- connect/read timeouts (``fetch_timeout_s``) and one overall deadline per fetch, redirects and body
+  included (``fetch_deadline_s``): a server that trickles an endless answer is given up at the deadline;
+- bodies streamed and cut off past ``fetch_max_bytes``, counted on the bytes as they arrive *and* on the
+  decoded bytes: gzip/deflate are inflated here, a chunk at a time with the output bounded by what is left
+  of the cap, so a gzip bomb stops at the cap without ever inflating more than it in memory;
 - at most ``fetch_per_host_concurrency`` requests in flight per host; a User-Agent on every request;
 - environment proxies are ignored (settings come from one place).
 
 Results are values: ``Fetched`` or ``Rejected`` with a short reason (``blocked-address``, ``bad-scheme``,
-``too-many-redirects``, ``too-large``, ``http-<status>``, ``timeout``, ``fetch-failed``). ``transient(r)``
+``too-many-redirects``, ``too-large``, ``unsupported-encoding``, ``http-<status>``, ``timeout``,
+``fetch-failed``). ``transient(r)``
 tells which reasons a later retry may cure.
 """
 
@@ -21,6 +25,7 @@ import asyncio
 import dataclasses
 import ipaddress
 import socket
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -136,10 +141,13 @@ class Fetcher:
     ) -> Fetched | Rejected:
         """GET ``url`` (conditionally when ``etag``/``last_modified`` are given): a 200 or 304, or why not."""
         try:
-            async with asyncio.timeout(self.cfg.fetch_timeout_s * (self.cfg.fetch_max_redirects + 2)):
+            async with asyncio.timeout(self.cfg.fetch_deadline_s):
                 return await self._get(url, etag, last_modified, accept)
         except TimeoutError:
-            return Rejected(reason="timeout", detail=f"no complete answer from {_short(url)} in time")
+            return Rejected(
+                reason="timeout",
+                detail=f"no complete answer from {_short(url)} within fetch_deadline_s {self.cfg.fetch_deadline_s}",
+            )
 
     async def _get(
         self, url: str, etag: str | None, last_modified: str | None, accept: str | None
@@ -210,7 +218,7 @@ class Fetcher:
                 )
             try:
                 if resp.status_code in _REDIRECTS:
-                    location = resp.headers.get("location")
+                    location: str | None = resp.headers.get("location")
                     if not location:
                         return Rejected(reason="bad-redirect", detail=f"{resp.status_code} without Location")
                     return location
@@ -250,14 +258,64 @@ class Fetcher:
         declared = resp.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > cap:
             return Rejected(reason="too-large", detail=f"Content-Length {declared} > fetch_max_bytes {cap}")
+        codings = [c.strip().lower() for c in resp.headers.get("content-encoding", "").split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        if len(codings) > 1 or (codings and codings[0] not in ("gzip", "x-gzip", "deflate")):
+            return Rejected(
+                reason="unsupported-encoding",
+                detail=f"Content-Encoding {resp.headers.get('content-encoding')!r} (gzip and deflate are read)",
+            )
+        inflate = Inflater(codings[0]) if codings else None
         chunks: list[bytes] = []
-        size = 0
-        async for chunk in resp.aiter_bytes():
-            size += len(chunk)
-            if size > cap:
-                return Rejected(reason="too-large", detail=f"body passes fetch_max_bytes {cap}")
-            chunks.append(chunk)
+        wire = size = 0
+        try:
+            async for raw in resp.aiter_raw():
+                wire += len(raw)
+                if wire > cap:
+                    return Rejected(
+                        reason="too-large", detail=f"body passes fetch_max_bytes {cap} on the wire"
+                    )
+                chunk = inflate.feed(raw, cap - size) if inflate else raw
+                size += len(chunk)
+                if size > cap:
+                    return Rejected(reason="too-large", detail=f"body inflates past fetch_max_bytes {cap}")
+                chunks.append(chunk)
+        except zlib.error as exc:
+            return Rejected(reason="fetch-failed", detail=f"corrupt {codings[0]} body: {exc}"[:300])
         return b"".join(chunks)
+
+
+class Inflater:
+    """Incremental gzip/deflate decoding whose output never passes what the caller still has room for."""
+
+    def __init__(self, coding: str) -> None:
+        self.gzip = coding in ("gzip", "x-gzip")
+        self._first = True
+        self._d = self._new()
+
+    def _new(self, raw_deflate: bool = False) -> zlib._Decompress:
+        if self.gzip:
+            return zlib.decompressobj(16 + zlib.MAX_WBITS)
+        return zlib.decompressobj(-zlib.MAX_WBITS if raw_deflate else zlib.MAX_WBITS)
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        """Decoded bytes of ``data``: at most ``room + 1`` of them (one more than room means too large)."""
+        if self._first and not self.gzip:
+            self._first = False
+            if data and (data[0] & 0x0F) != 8:  # "deflate" sent as a raw stream without the zlib header
+                self._d = self._new(raw_deflate=True)
+        out = bytearray()
+        while data and len(out) <= room:
+            out += self._d.decompress(data, room + 1 - len(out))
+            if self._d.unconsumed_tail:
+                data = self._d.unconsumed_tail
+                continue
+            if self._d.eof and self._d.unused_data and self.gzip:  # the next gzip member
+                data = self._d.unused_data
+                self._d = self._new()
+                continue
+            break
+        return bytes(out)
 
 
 def _short(url: str) -> str:

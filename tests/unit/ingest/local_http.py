@@ -18,6 +18,8 @@ class Page:
     headers: dict[str, str] = field(default_factory=dict)
     conditional: bool = False  # answer with ETag/Last-Modified and honour If-None-Match
     delay_s: float = 0.0
+    trickle_s: float = 0.0  # send the body a byte at a time, this long apart, and then never end it
+    chunks: int = 0  # stream the body in this many pieces (chunked encoding)
 
 
 @dataclass
@@ -65,6 +67,20 @@ class LocalServer:
             headers["Last-Modified"] = formatdate(usegmt=True)
             if request.headers.get("If-None-Match") == etag:
                 return web.Response(status=304, headers=headers)
+        if page.trickle_s or page.chunks:
+            resp = web.StreamResponse(
+                status=page.status, headers={**headers, "Content-Type": page.content_type}
+            )
+            await resp.prepare(request)
+            if page.chunks:
+                step = max(1, len(page.body) // page.chunks)
+                for i in range(0, len(page.body), step):
+                    await resp.write(page.body[i : i + step])
+                await resp.write_eof()
+                return resp
+            while True:  # an endless answer, each byte in time for the read timeout
+                await resp.write(b"x")
+                await asyncio.sleep(page.trickle_s)
         return web.Response(
             status=page.status, body=page.body, headers={**headers, "Content-Type": page.content_type}
         )

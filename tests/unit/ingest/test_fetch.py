@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
+import tracemalloc
+import zlib
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -212,3 +215,62 @@ def test_requests_to_one_host_are_limited_in_concurrency() -> None:
 
     srv = run(body, IngestSettings(fetch_allow_hosts=("127.0.0.1",), fetch_per_host_concurrency=2))
     assert srv.peak_in_flight == 2
+
+
+def gzip_bomb(inflated: int) -> bytes:
+    z = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    zeros = b"\0" * (1 << 20)
+    return b"".join(z.compress(zeros) for _ in range(inflated >> 20)) + z.flush()
+
+
+def test_a_gzip_bomb_stops_at_the_cap_without_inflating_past_it_in_memory() -> None:
+    bomb = gzip_bomb(256 << 20)  # 256 MB of zeros in ~250 KB
+    cap = 1 << 20
+
+    async def body(srv: LocalServer, f: Fetcher) -> None:
+        srv.pages["/bomb"] = Page(bomb, headers={"Content-Encoding": "gzip"}, chunks=16)
+        tracemalloc.start()
+        try:
+            got = await f.get(srv.url("/bomb"))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert isinstance(got, Rejected) and got.reason == "too-large" and "inflates" in got.detail
+        assert peak < 32 * cap, f"peak {peak} bytes while refusing the bomb"
+
+    run(body, IngestSettings(fetch_allow_hosts=("127.0.0.1",), fetch_max_bytes=cap))
+
+
+def test_the_compressed_size_is_capped_too() -> None:
+    async def body(srv: LocalServer, f: Fetcher) -> None:
+        noise = b"".join(hashlib.sha256(str(i).encode()).digest() for i in range(700))  # incompressible
+        srv.pages["/z"] = Page(gzip.compress(noise), headers={"Content-Encoding": "gzip"}, chunks=4)
+        got = await f.get(srv.url("/z"))
+        assert isinstance(got, Rejected) and got.reason == "too-large" and "on the wire" in got.detail
+
+    run(body, IngestSettings(fetch_allow_hosts=("127.0.0.1",), fetch_max_bytes=8192))
+
+
+@pytest.mark.parametrize("wbits", [zlib.MAX_WBITS, -zlib.MAX_WBITS], ids=["zlib deflate", "raw deflate"])
+def test_deflate_bodies_are_decoded_in_both_of_their_forms(wbits: int) -> None:
+    text = b"<html><body><p>" + b"The harbour bridge reopened. " * 200 + b"</p></body></html>"
+
+    async def body(srv: LocalServer, f: Fetcher) -> None:
+        z = zlib.compressobj(6, zlib.DEFLATED, wbits)
+        srv.pages["/d"] = Page(
+            z.compress(text) + z.flush(), headers={"Content-Encoding": "deflate"}, chunks=5
+        )
+        got = await f.get(srv.url("/d"))
+        assert isinstance(got, Fetched) and got.content == text
+
+    run(body)
+
+
+def test_an_endless_trickling_answer_is_given_up_at_the_overall_deadline() -> None:
+    async def body(srv: LocalServer, f: Fetcher) -> None:
+        srv.pages["/drip"] = Page(b"", trickle_s=0.05)
+        got = await f.get(srv.url("/drip"))
+        assert isinstance(got, Rejected) and got.reason == "timeout" and "fetch_deadline_s" in got.detail
+        assert transient(got)
+
+    run(body, IngestSettings(fetch_allow_hosts=("127.0.0.1",), fetch_timeout_s=5, fetch_deadline_s=0.5))
