@@ -284,6 +284,14 @@ def test_the_push_api_service_reaches_the_ingest_workers_which_need_a_token(
     assert env["NEWSFLOW_INGEST__PUSH_HOST"]["value"] == "0.0.0.0"
 
 
+def test_no_worker_starts_before_topics_template_and_alias_exist(prod: list[dict[str, Any]]) -> None:
+    for d in of_kind(prod, "Deployment").values():
+        (init,) = d["spec"]["template"]["spec"]["initContainers"]
+        (worker,) = containers(d)
+        assert init["command"] == ["newsflow", "init"]
+        assert init["image"] == worker["image"] and init["envFrom"] == worker["envFrom"]
+
+
 def test_the_init_job_runs_newsflow_init_and_topics(prod: list[dict[str, Any]]) -> None:
     (job,) = of_kind(prod, "Job").values()
     (c,) = containers(job)
@@ -307,9 +315,11 @@ def test_dev_points_the_workers_at_the_operators_services(dev: list[dict[str, An
     assert settings["NEWSFLOW_ES__URL"] == f"http://{es['metadata']['name']}-es-http:9200"
     assert settings["NEWSFLOW_DEDUPE__INDEX_REPLICAS"] == "0", "one Elasticsearch node"
     for workload in [*of_kind(dev, "Deployment").values(), *of_kind(dev, "Job").values()]:
-        env = {e["name"]: e for e in containers(workload)[0]["env"]}
-        ref = env["NEWSFLOW_ES__PASSWORD"]["valueFrom"]["secretKeyRef"]
-        assert ref == {"name": f"{es['metadata']['name']}-es-elastic-user", "key": "elastic"}
+        pod = workload["spec"]["template"]["spec"]
+        for c in [*pod.get("initContainers", []), *pod["containers"]]:
+            env = {e["name"]: e for e in c["env"]}
+            ref = env["NEWSFLOW_ES__PASSWORD"]["valueFrom"]["secretKeyRef"]
+            assert ref == {"name": f"{es['metadata']['name']}-es-elastic-user", "key": "elastic"}
 
 
 def test_the_service_monitor_scrapes_the_workers_with_the_labels_the_alerts_select(tree: Path) -> None:
