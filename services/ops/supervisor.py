@@ -155,6 +155,14 @@ class Running:
             "kafka": self.bootstrap,
             "elasticsearch": self.es_url,
             "embedded": self.stack is not None,
+            "servers": {
+                name: {"pid": proc.pid}
+                for name, proc in (
+                    ("kafka", self.stack.broker.proc if self.stack else None),
+                    ("elasticsearch", self.stack.search.proc if self.stack else None),
+                )
+                if proc is not None
+            },
             "workers": {
                 f"{w.stage}#{i}": {
                     "pid": w.proc.pid,
