@@ -333,9 +333,9 @@ def choose_event(
 ) -> tuple[str, datetime, tuple[str, ...]]:
     """The event of a unique article: (event id, the event's start, events merged into it).
 
-    Candidates are grouped by event. An event is eligible when the article lies within ``event_span_days`` after
-    its start (so no event ever spans more: an article without a publication date has its ingest time, and the
-    same rule), matches at least one of its members (``same_event``), and covers ``event_core_cover`` of the
+    Candidates are grouped by event. An event is eligible when the article lies within half ``event_span_days``
+    of the time of the event's first decided article, before or after it (so no event ever spans more, whatever
+    order concurrent workers decide in; an article without a publication date has its ingest time, same rule), matches at least one of its members (``same_event``), and covers ``event_core_cover`` of the
     event's core names (``_core_cover``: names weighted by how much the event's retrieved members mention them).
     The best covered eligible event is joined; when the article covers ``event_merge_cover`` of several, they
     are one event: the others are recorded as merged into the earliest-founded, which the article joins.
@@ -349,7 +349,7 @@ def choose_event(
     eligible: list[tuple[float, datetime, str]] = []
     for event_id, members in groups.items():
         start = min(m.decision.event_began for m in members)
-        if not start <= sig.at <= start + span:
+        if abs(sig.at - start) > span / 2:
             continue
         if not any(same_event(sig, m.sig, pairs.get(m.sig.ingest_key), cfg) for m in members):
             continue

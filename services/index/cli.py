@@ -12,9 +12,15 @@ from services.common.settings import Settings
 
 def register(sub: Any) -> None:
     p = sub.add_parser("search", help="search the running stack: one hit per story, highlights, facets")
-    p.add_argument("query", help="words to look for ('*' for everything)")
+    p.add_argument(
+        "query", nargs="?", default="*", help="words to look for ('*', the default, for everything)"
+    )
     p.add_argument("--entity", help="only documents mentioning this canonical entity id")
     p.add_argument("--since", help="published at or after (ISO date or date math, e.g. now-7d)")
+    p.add_argument(
+        "--event",
+        help="every article of this event (an event_id; events merged into it included), oldest first",
+    )
     p.add_argument("--size", type=int, default=10)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
@@ -43,7 +49,16 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     cfg = stack_settings(settings)
     es = sync_client(cfg.es)
     try:
-        result = search(es, cfg.es.alias, args.query, entity=args.entity, since=args.since, size=args.size)
+        result = search(
+            es,
+            cfg.es.alias,
+            args.query,
+            entity=args.entity,
+            since=args.since,
+            size=args.size,
+            event=args.event,
+            dedupe_index=cfg.es.dedupe_index,
+        )
     finally:
         es.close()
     if args.json:

@@ -32,16 +32,47 @@ def safe_fragment(fragment: str) -> str:
     return "".join(p if _EM.fullmatch(p) else "".join(_UNSAFE.get(ch, ch) for ch in p) for p in parts)
 
 
-def build_query(text: str, entity: str | None = None, since: str | None = None) -> dict[str, Any]:
+def build_query(
+    text: str, entity: str | None = None, since: str | None = None, events: list[str] | None = None
+) -> dict[str, Any]:
     must: list[dict[str, Any]] = []
     if text.strip() and text.strip() != "*":
         must.append({"multi_match": {"query": text, "fields": ["title^2", "body"]}})
     filters: list[dict[str, Any]] = [{"term": {"pending": False}}]
     if entity:
         filters.append({"term": {"entity_ids": entity}})
+    if events:
+        filters.append({"terms": {"event_id": events}})
     if since:
         filters.append({"range": {"published_at": {"gte": since}}})
     return {"bool": {"must": must or [{"match_all": {}}], "filter": filters}}
+
+
+def event_members(es: Elasticsearch, dedupe_index: str, event_id: str, depth: int = 8) -> list[str]:
+    """The event ids that are one event with ``event_id``: dedupe records a merge (``evm:<id>`` documents,
+    ``merged_into``) rather than rewriting articles' event ids, so an event is its root and every event merged
+    into it, at any depth. The root first."""
+    root = event_id
+    for _ in range(depth):  # up: the event this one was merged into, and so on
+        got = es.options(ignore_status=404).get(index=dedupe_index, id=f"evm:{root}")
+        if not got.get("found"):
+            break
+        root = str(got["_source"]["merged_into"])
+    members = [root]
+    frontier = [root]
+    for _ in range(depth):  # down: events merged into any of these
+        if not frontier:
+            break
+        resp = es.options(ignore_status=404).search(
+            index=dedupe_index,
+            query={"bool": {"filter": [{"terms": {"merged_into": frontier}}]}},
+            source_includes=["event_id"],
+            size=1000,
+        )
+        hits = resp.get("hits", {}).get("hits", [])
+        frontier = [str(h["_source"]["event_id"]) for h in hits if h["_source"]["event_id"] not in members]
+        members += frontier
+    return members
 
 
 def search(
@@ -52,12 +83,24 @@ def search(
     entity: str | None = None,
     since: str | None = None,
     size: int = 10,
+    event: str | None = None,
+    dedupe_index: str | None = None,
 ) -> dict[str, Any]:
+    """One hit per event (collapsed on ``event_id``); with ``event``, every article of that event instead (the
+    merged events resolved through ``dedupe_index``), oldest first."""
+    events = None
+    if event:
+        events = event_members(es, dedupe_index, event) if dedupe_index else [event]
+    extra: dict[str, Any] = (
+        {"sort": [{"published_at": {"order": "asc", "missing": "_last"}}, {"ingested_at": "asc"}]}
+        if events
+        else {"collapse": {"field": "event_id"}}
+    )
     resp = es.search(
         index=alias,
         size=size,
-        query=build_query(text, entity, since),
-        collapse={"field": "event_id"},
+        query=build_query(text, entity, since, events),
+        **extra,
         highlight=HIGHLIGHT,
         aggs={name: {"terms": {"field": field, "size": 10}} for name, field in FACETS.items()}
         | {"stories": {"cardinality": {"field": "event_id"}}},
@@ -84,7 +127,7 @@ def search(
             }
         )
     aggs = resp.get("aggregations", {})
-    return {
+    out: dict[str, Any] = {
         "total_documents": resp["hits"]["total"]["value"],
         "stories": aggs.get("stories", {}).get("value"),
         "hits": hits,
@@ -95,3 +138,6 @@ def search(
             for name in FACETS
         },
     }
+    if events:
+        out["event"] = {"id": events[0], "merged": events[1:]}
+    return out

@@ -113,3 +113,66 @@ def test_dedupe_index_asks_for_no_replica_by_default(stack: Stack) -> None:
 
     assert CFG.index_replicas == 0
     assert asyncio.run(replicas()) == "0"
+
+
+def test_search_shows_every_article_of_an_event_with_the_events_merged_into_it(stack: Stack) -> None:
+    """Dedupe records that event B turned out to be event A (a merge document) instead of rewriting B's
+    articles; ``newsflow search --event A`` (and ``--event B``) shows the articles of both, and the plain
+    search still collapses per event."""
+    from services.common.es import sync_client
+    from services.index.search import search
+    from services.index.template import mapping_properties
+
+    es = sync_client(ElasticSettings(url=stack.search.url, compat="osmem"))
+    articles, dedupe = f"articles-{uuid.uuid4().hex[:8]}", f"dedupe-{uuid.uuid4().hex[:8]}"
+    try:
+        es.indices.create(index=articles, mappings={"dynamic": "strict", "properties": mapping_properties()})
+        docs = [("a1", "A", 1), ("a2", "A", 2), ("b1", "B", 3), ("c1", "C", 4)]
+        for doc_id, event, day in docs:
+            es.index(
+                index=articles,
+                id=doc_id,
+                document={
+                    "id": doc_id,
+                    "pending": False,
+                    "title": f"report {doc_id}",
+                    "event_id": event,
+                    "published_at": f"2022-12-{10 + day}T00:00:00+00:00",
+                    "ingested_at": f"2022-12-{10 + day}T00:00:00+00:00",
+                },
+            )
+
+        async def merged() -> None:
+            aes = async_client(ElasticSettings(url=stack.search.url, compat="osmem"))
+            try:
+                store = ElasticStore(aes, dedupe, CFG)
+                await store.ensure_index()
+                c = entry("m1", body("002"), T0).sig
+                await store.decide(
+                    [
+                        logic.Decision(
+                            ingest_key=c.ingest_key,
+                            article_id=c.article_id,
+                            source=c.source,
+                            verdict="unique",
+                            event_id="A",
+                            at=c.at,
+                            merges=("B",),
+                        )
+                    ]
+                )
+                assert await store.merged_into(["B", "A"]) == {"B": "A"}
+            finally:
+                await aes.close()
+
+        asyncio.run(merged())
+        es.indices.refresh(index=[articles, dedupe])
+        for asked in ("A", "B"):
+            got = search(es, articles, "*", event=asked, dedupe_index=dedupe)
+            assert [h["id"] for h in got["hits"]] == ["a1", "a2", "b1"], asked
+            assert got["event"] == {"id": "A", "merged": ["B"]}
+        plain = search(es, articles, "*")
+        assert len(plain["hits"]) == 3  # one hit per event id: A, B, C
+    finally:
+        es.options(ignore_status=404).indices.delete(index=[articles, dedupe])
+        es.close()

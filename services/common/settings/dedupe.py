@@ -147,11 +147,11 @@ class DedupeSettings(BaseModel):
         "else ingested_at); seed 003, ten months earlier, is another event however alike its names",
     )
     event_span_days: float = Field(
-        3.0,
+        4.0,
         gt=0,
-        description="an event lasts at most this long from its first article's time (published_at, else "
-        "ingested_at): an article later than that, or earlier than the first, starts a new event. Bounds drift: a "
-        "campaign of months is many events, not one",
+        description="an event lasts at most this long: an article joins one only within half of it of the time "
+        "(published_at, else ingested_at) of the event's founding article, before or after. Bounds drift: a "
+        "campaign of months is many events, not one (merged events: at most twice this)",
     )
     event_core_cover: float = Field(
         0.3,
