@@ -12,12 +12,16 @@ import json
 import os
 import subprocess
 import sys
+import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.common import metrics
 from services.common.kafka import create_topics
@@ -178,3 +182,33 @@ def test_newsflow_topics_reports_a_broker_that_cannot_add_partitions(kafka: Kafk
     code, out = run_topics(kafka, "--partitions", "6")
     assert code == 1
     assert "CreatePartitions" in str(out["error"])
+
+
+def test_a_running_worker_serves_the_lag_of_every_stage_including_those_without_a_worker(
+    stack: Stack, tmp_path: Path
+) -> None:
+    from tests.integration.test_worker_logs import start_index_worker
+
+    with start_index_worker(stack, tmp_path, {"NEWSFLOW_KAFKA__LAG_INTERVAL_S": "1"}) as (settings, port, _):
+        tn = names(settings.kafka.topic_prefix)
+        send_one_per_batch(settings.kafka, tn.raw, {0: 3})  # no dedupe worker runs: all of it waits
+        deadline = time.monotonic() + 120
+        seen: dict[tuple[str, str], float] = {}
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                    text = r.read().decode()
+            except OSError:  # not listening yet
+                time.sleep(0.5)
+                continue
+            seen = {}
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    if sample.name == "newsflow_consumer_lag":
+                        key = (sample.labels["stage"], sample.labels["topic"])
+                        seen[key] = seen.get(key, 0) + sample.value
+            if seen.get(("dedupe", tn.raw)) == 3:
+                break
+            time.sleep(0.5)
+        assert seen.get(("dedupe", tn.raw)) == 3, seen
+        assert {stage for stage, _ in seen} == set(STAGES), "every stage, whichever worker serves it"

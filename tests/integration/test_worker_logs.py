@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,11 +31,12 @@ KEYVALUE = re.compile(
 )
 
 
-def run_index_worker_until_it_dead_letters(
+@contextlib.contextmanager
+def start_index_worker(
     stack: Stack, tmp_path: Path, extra_env: dict[str, str]
-) -> list[str]:
-    """Start `newsflow worker index` with its output in a log file (as `newsflow up` does), send it one message
-    that is not JSON, wait for its dead-letter line, stop it, and return the file's lines."""
+) -> Iterator[tuple[Settings, int, Path]]:
+    """`newsflow worker index` on its own topics and indices, its output in a log file (as `newsflow up` does);
+    yields (settings, web port, log path) and stops it with SIGTERM."""
     prefix = "t" + uuid.uuid4().hex[:10]
     settings = Settings(
         kafka=KafkaSettings(bootstrap=stack.broker.bootstrap, topic_prefix=prefix, partitions=1),
@@ -47,6 +50,7 @@ def run_index_worker_until_it_dead_letters(
     )
     create_topics(settings.kafka)
     init(settings)
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")} | {
         "NEWSFLOW_KAFKA__BOOTSTRAP": stack.broker.bootstrap,
         "NEWSFLOW_KAFKA__TOPIC_PREFIX": prefix,
@@ -56,7 +60,7 @@ def run_index_worker_until_it_dead_letters(
         "NEWSFLOW_ES__INDEX_PREFIX": f"{prefix}-articles",
         "NEWSFLOW_ES__ALIAS": f"{prefix}-articles",
         "NEWSFLOW_ES__DEDUPE_INDEX": f"{prefix}-dedupe",
-        "NEWSFLOW_WEB_PORT": str(free_port()),
+        "NEWSFLOW_WEB_PORT": str(port),
         "NEWSFLOW_DATA_DIR": str(tmp_path / "nf"),
         **extra_env,
     }
@@ -72,15 +76,8 @@ def run_index_worker_until_it_dead_letters(
             start_new_session=True,
         )
     try:
-        producer = KafkaProducer(bootstrap_servers=stack.broker.bootstrap)
-        producer.send(names(prefix).enriched, b"this is not json", key=b"k1")
-        producer.flush()
-        producer.close()
-        deadline = time.monotonic() + 120
-        while "dead-lettered" not in log_path.read_text(errors="replace"):
-            assert proc.poll() is None, f"worker exited {proc.returncode}:\n{log_path.read_text()}"
-            assert time.monotonic() < deadline, f"no dead-letter line after 120 s:\n{log_path.read_text()}"
-            time.sleep(0.5)
+        yield settings, port, log_path
+        assert proc.poll() is None, f"worker exited {proc.returncode}:\n{log_path.read_text()}"
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -88,6 +85,22 @@ def run_index_worker_until_it_dead_letters(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+def run_index_worker_until_it_dead_letters(
+    stack: Stack, tmp_path: Path, extra_env: dict[str, str]
+) -> list[str]:
+    """Send the index worker one message that is not JSON, wait for its dead-letter line, stop it, and return
+    its log file's lines."""
+    with start_index_worker(stack, tmp_path, extra_env) as (settings, _, log_path):
+        producer = KafkaProducer(bootstrap_servers=stack.broker.bootstrap)
+        producer.send(names(settings.kafka.topic_prefix).enriched, b"this is not json", key=b"k1")
+        producer.flush()
+        producer.close()
+        deadline = time.monotonic() + 120
+        while "dead-lettered" not in log_path.read_text(errors="replace"):
+            assert time.monotonic() < deadline, f"no dead-letter line after 120 s:\n{log_path.read_text()}"
+            time.sleep(0.5)
     return log_path.read_text(errors="replace").splitlines()
 
 
