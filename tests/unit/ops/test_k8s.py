@@ -188,6 +188,10 @@ def test_one_deployment_per_stage_running_the_compose_workers_command(overlay: s
     for d in deployments.values():
         (c,) = containers(d)
         assert c["command"] == command(spec["services"][stage_of(d)]), "the same worker as in compose"
+        if overlay == "dev":  # kind/k3d load the image compose builds
+            assert c["image"] == spec["services"][stage_of(d)]["image"]
+        else:
+            assert c["image"].rsplit(":", 1)[0].endswith("/newsflow") and not c["image"].endswith(":latest")
 
 
 def test_workers_are_probed_on_livez_and_readyz_of_their_metrics_port_and_have_requests_and_limits(
