@@ -13,6 +13,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.common.lifecycle import alive
 from services.common.settings import Settings
 from services.common.topics import Stage
 from services.ops.embedded import Stack, free_port, start_stack
@@ -155,6 +156,7 @@ class Running:
             "kafka": self.bootstrap,
             "elasticsearch": self.es_url,
             "embedded": self.stack is not None,
+            "supervisor": {"pid": os.getpid()},
             "servers": {
                 name: {"pid": proc.pid}
                 for name, proc in (
@@ -208,11 +210,27 @@ def write_stack_file(settings: Settings, running: Running) -> Path:
 def read_stack_env(settings: Settings) -> dict[str, str]:
     """Env of a stack started by ``newsflow up`` in this directory (empty when none runs)."""
     path = _stack_file(settings)
-    if not path.exists():
-        return {}
+    if not path.exists() or running_supervisor(settings) is None:
+        return {}  # none, or left by a `newsflow up` that was killed: its servers are gone
     data = json.loads(path.read_text())
     env: dict[str, str] = data.get("env", {})
     return env
+
+
+def running_supervisor(settings: Settings) -> int | None:
+    """The pid of the ``newsflow up`` whose stack file is in this data dir, if it still runs. A stack file left
+    by one that was killed (it could not remove it) is removed here."""
+    path = _stack_file(settings)
+    try:
+        pid = int(json.loads(path.read_text()).get("supervisor", {}).get("pid", 0))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, AttributeError):
+        pid = 0
+    if pid and alive(pid):
+        return pid
+    path.unlink(missing_ok=True)
+    return None
 
 
 def remove_stack_file(settings: Settings) -> None:

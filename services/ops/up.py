@@ -35,7 +35,13 @@ from services.common.settings import Settings
 from services.common.topics import STAGES, Stage
 from services.ops import drain, journal, snapshot
 from services.ops.init import init, settings_for
-from services.ops.supervisor import Running, remove_stack_file, start_servers, write_stack_file
+from services.ops.supervisor import (
+    Running,
+    remove_stack_file,
+    running_supervisor,
+    start_servers,
+    write_stack_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +100,10 @@ def run(
     data.mkdir(parents=True, exist_ok=True)
     persist = _persisting(settings)
     _say(out, f"data dir: {data.resolve()}")
+    other = running_supervisor(settings)
+    if other:
+        _say(out, f"newsflow up: another one (pid {other}) runs with this data dir; stop it first")
+        return 2
     snap: snapshot.Snapshot | None = None
     if persist:
         if discard_snapshot:
