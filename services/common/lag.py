@@ -6,17 +6,19 @@ that has no worker at all. Every worker runs a :class:`LagMonitor` on a timer (`
 reports the lag of *every* stage, and the alert rules take the max over workers.
 
 On the embedded Tansu broker, ListOffsets "latest" answers the base offset of the partition's last record batch
-plus one (a 10-record batch at offsets 0..9 reports 1): the lag shown there is exact only while every batch
-carries one record; it under-reports otherwise (README "Operations" says so).
+plus one (a 10-record batch at offsets 0..9 reports 1): the lag read that way is exact only while every batch
+carries one record and under-reports otherwise. With ``kafka.lag_probe_end`` the monitor also fetches from that
+answer minus one and takes the offset after the last record it gets as the end (README "Operations").
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from kafka import KafkaAdminClient, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import OffsetSpec
 from kafka.errors import KafkaError
 
@@ -86,6 +88,7 @@ class LagMonitor:
         self.kafka = kafka
         self.stages = tuple(stages)
         self._admin: KafkaAdminClient | None = None
+        self._consumer: KafkaConsumer | None = None
         self._series: set[tuple[str, str, str]] = set()
 
     def _client(self) -> KafkaAdminClient:
@@ -110,6 +113,8 @@ class LagMonitor:
             return []
         start = _offsets(admin.list_partition_offsets({tp: OffsetSpec.EARLIEST for tp in every}))
         end = _offsets(admin.list_partition_offsets({tp: OffsetSpec.LATEST for tp in every}))
+        if self.kafka.lag_probe_end:
+            end = self._probe_end(start, end)
         groups = {
             group_id(self.kafka.topic_prefix, stage): [
                 tp for t in SOURCES[stage] for tp in partitions_of.get(tn.of(t), [])
@@ -122,6 +127,34 @@ class LagMonitor:
             g = group_id(self.kafka.topic_prefix, stage)
             committed = {tp: om.offset for tp, om in answer.get(g, {}).items()}
             out.extend(lags(stage, groups[g], committed, start, end))
+        return out
+
+    def _probe_end(
+        self, start: Mapping[TopicPartition, int], end: Mapping[TopicPartition, int], timeout_s: float = 2.0
+    ) -> dict[TopicPartition, int]:
+        """The true end of each non-empty partition: the offset after the last record fetched from the
+        broker's answer minus one (where a broker like Tansu puts the last batch's base offset)."""
+        out = dict(end)
+        todo = {tp: e for tp, e in end.items() if e > start.get(tp, 0)}
+        if not todo:
+            return out
+        if self._consumer is None:
+            self._consumer = KafkaConsumer(
+                **client_kwargs(self.kafka), group_id=None, enable_auto_commit=False, consumer_timeout_ms=500
+            )
+        consumer = self._consumer
+        consumer.assign(list(todo))
+        for tp, e in todo.items():
+            consumer.seek(tp, e - 1)
+        pending = set(todo)
+        deadline = time.monotonic() + timeout_s
+        while pending and time.monotonic() < deadline:
+            for tp, records in consumer.poll(timeout_ms=200).items():
+                if records:
+                    out[tp] = max(out[tp], records[-1].offset + 1)
+                # A partition is done once its position reaches the end of what the broker holds.
+                if consumer.position(tp) >= (consumer.highwater(tp) or 0):
+                    pending.discard(tp)
         return out
 
     def update(self) -> list[PartitionLag]:
@@ -147,6 +180,12 @@ class LagMonitor:
         return rows
 
     def _reset(self) -> None:
+        if self._consumer is not None:
+            try:
+                self._consumer.close(autocommit=False)
+            except Exception as exc:  # closing a broken connection may fail any way
+                log.debug("consumer close failed error=%r", exc)
+            self._consumer = None
         if self._admin is not None:
             try:
                 self._admin.close()

@@ -132,6 +132,26 @@ def test_tansu_under_reports_the_end_of_a_partition_written_in_multi_record_batc
     assert row.lag == 1, f"Tansu answered end={row.end} for a 10-record batch (real end 10)"
 
 
+def test_with_the_end_probe_the_lag_is_exact_on_tansu_whatever_the_batches(kafka: KafkaSettings) -> None:
+    tn = names(kafka.topic_prefix)
+    p = KafkaProducer(bootstrap_servers=kafka.bootstrap, linger_ms=200)
+    for i in range(10):
+        p.send(tn.inbox, f"m{i}".encode(), partition=0)
+    p.flush()
+    for i in range(3):  # then three more, in one batch of their own
+        p.send(tn.inbox, f"n{i}".encode(), partition=0)
+    p.flush()
+    p.close()
+    send_one_per_batch(kafka, tn.inbox, {1: 2})
+    commit(kafka, group_id(kafka.topic_prefix, "ingest"), {TopicPartition(tn.inbox, 0): 4})
+    probing = LagMonitor(kafka.model_copy(update={"lag_probe_end": True}))
+    try:
+        rows = {(r.topic, r.partition): r.lag for r in probing.update() if r.stage == "ingest"}
+    finally:
+        probing.close()
+    assert rows == {(tn.inbox, 0): 13 - 4, (tn.inbox, 1): 2, (tn.inbox, 2): 0}
+
+
 def test_a_broker_that_is_gone_leaves_the_last_values_and_raises_nothing(stack: Stack) -> None:
     cfg = KafkaSettings(bootstrap="127.0.0.1:1", topic_prefix="t" + uuid.uuid4().hex[:10])
     m = LagMonitor(cfg)

@@ -56,6 +56,11 @@ class KafkaSettings(BaseModel):
         description="seconds between two reads of every stage's committed and end offsets "
         "(newsflow_consumer_lag); Prometheus scrapes every 15 s",
     )
+    lag_probe_end: bool = Field(
+        False,
+        description="also read each partition's last record batch to find its true end: for brokers whose "
+        "ListOffsets answers the last batch's base offset (the embedded Tansu); one fetch per partition per read",
+    )
     replication_factor: int = Field(1, ge=1, description="replication factor of created topics")
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
         "PLAINTEXT", description="TLS and/or SASL to the brokers (only PLAINTEXT is tested here)"
