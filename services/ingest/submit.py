@@ -24,7 +24,7 @@ from services.common.records import DeadLetter, InboxItem, Rejected
 from services.common.settings import Settings
 from services.common.topics import names
 from services.ingest.fetch import Fetcher, transient
-from services.ingest.sources.files import FileSource, expand
+from services.ingest.sources.files import FileSource, display_name, expand
 
 __all__ = ["Submitted", "as_dead_letter", "expand", "max_input_bytes", "read_item", "send", "submit"]
 
@@ -111,6 +111,7 @@ def submit(
     from services.ingest.sources.url import UrlSource
 
     done = Submitted()
+    urls, feeds = [display_name(u) for u in urls], [display_name(f) for f in feeds]  # argv may hold any bytes
     if paths:
         files = FileSource(list(paths), max_input_bytes(cfg), follow_symlinks=cfg.ingest.follow_symlinks)
         for item in progress(files.iter_items(), total=len(files), quiet=quiet, description="files"):

@@ -56,6 +56,12 @@ class Entry:
     refused: tuple[str, str] | None = None
 
 
+def display_name(name: str) -> str:
+    """A file name as text for traces and messages: bytes that are not UTF-8 (kept by the OS as surrogates)
+    shown as ``\\xff`` escapes, so a hostile name cannot make a record unserializable."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
@@ -73,7 +79,7 @@ def walk(
         if p.is_dir():
             yield from _walk_dir(str(given), p, suffixes, follow_symlinks)
         else:
-            yield Entry(str(given), p)
+            yield Entry(display_name(str(given)), p)
 
 
 def _walk_dir(given: str, top: Path, suffixes: tuple[str, ...], follow: bool) -> Iterator[Entry]:
@@ -82,7 +88,7 @@ def _walk_dir(given: str, top: Path, suffixes: tuple[str, ...], follow: bool) ->
     seen_dirs = {root}
 
     def add(rel: Path, path: Path, refused: tuple[str, str] | None = None) -> None:
-        found.append((rel.parts, Entry(str(Path(given) / rel), path, root, refused)))
+        found.append((rel.parts, Entry(display_name(str(Path(given) / rel)), path, root, refused)))
 
     def visit(dir_real: Path, rel_dir: Path) -> None:
         try:
@@ -103,9 +109,16 @@ def _walk_dir(given: str, top: Path, suffixes: tuple[str, ...], follow: bool) ->
                 is_dir = target.is_dir()
                 if not (wanted or is_dir):
                     continue
-                source = Path(given) / rel
+                source = display_name(str(Path(given) / rel))
                 if not _inside(target, root):
-                    add(rel, path, ("outside-directory", f"{source}: a symlink to {target}, outside {given}"))
+                    add(
+                        rel,
+                        path,
+                        (
+                            "outside-directory",
+                            f"{source}: a symlink to {display_name(str(target))}, outside {display_name(given)}",
+                        ),
+                    )
                 elif not follow:
                     add(
                         rel,
@@ -115,7 +128,12 @@ def _walk_dir(given: str, top: Path, suffixes: tuple[str, ...], follow: bool) ->
                 elif is_dir:
                     if target in seen_dirs:
                         add(
-                            rel, path, ("directory-loop", f"{source}: leads back to {target}, already walked")
+                            rel,
+                            path,
+                            (
+                                "directory-loop",
+                                f"{source}: leads back to {display_name(str(target))}, already walked",
+                            ),
                         )
                     else:
                         seen_dirs.add(target)
@@ -155,7 +173,10 @@ def read_entry(entry: Entry, max_bytes: int) -> bytes | tuple[str, str]:
     if entry.root is not None:
         real = entry.path.resolve()
         if not _inside(real, entry.root):
-            return "outside-directory", f"{src}: resolves to {real}, outside the directory given"
+            return (
+                "outside-directory",
+                f"{src}: resolves to {display_name(str(real))}, outside the directory given",
+            )
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     if entry.root is not None:
         flags |= getattr(os, "O_NOFOLLOW", 0)  # the walk resolved links; a link swapped in since is refused

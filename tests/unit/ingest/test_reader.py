@@ -221,3 +221,17 @@ def test_offline_extract_and_ner_inputs_report_a_refused_file_the_same_way(
         ("story.txt", "en"),
     ]
     assert len(refusals) == 2
+
+
+def test_odd_file_names_are_read_and_named_in_serializable_text(tmp_path: Path) -> None:
+    raw_name = os.fsdecode(b"caf\xe9-latin1-name.txt")  # not UTF-8: the OS hands Python a surrogate
+    (tmp_path / raw_name).write_text(STORY)
+    (tmp_path / "new\nline.txt").write_text(STORY + " Again.")
+    items = list(read_items([tmp_path, tmp_path / raw_name], CFG, Refusals()))
+    assert [type(i).__name__ for i in items] == ["InboxItem"] * 3
+    assert all(i.to_json() for i in items)  # a surrogate in a source name would not serialize
+    assert [Path(i.source).name for i in items if isinstance(i, InboxItem)] == [
+        "caf\\xe9-latin1-name.txt",
+        "new\nline.txt",
+        "caf\\xe9-latin1-name.txt",
+    ]
