@@ -369,9 +369,7 @@ def _name_part(
 
 def load_gum(data: Path) -> list[GumDoc]:
     """GUM news documents with detokenized text and gold names (character spans into that text)."""
-    docs: list[tuple[str, list[_Tok]]] = [
-        (p.stem, _read_tokens(p)) for p in sorted(data.glob("GUM_news_*.tsv"))
-    ]
+    docs: list[tuple[str, list[_Tok]]] = [(p.stem, _read_tokens(p)) for p in sorted(data.glob("GUM_*.tsv"))]
     lower_vocab = {t.text for _, toks in docs for t in toks if t.text.islower()}
     out: list[GumDoc] = []
     for name, toks in docs:
@@ -543,8 +541,15 @@ def score(
     return out
 
 
-def identity_rates(docs: Sequence[GumDoc], preds: Sequence[Sequence[Pred]]) -> dict[str, float | int]:
-    """Share of identity groups (with >= 1 found mention) whose found mentions share exactly one id."""
+def identity_rates(
+    docs: Sequence[GumDoc],
+    preds: Sequence[Sequence[Pred]],
+    errors: list[str] | None = None,
+    exact: bool = False,
+) -> dict[str, float | int]:
+    """Share of identity groups (with >= 1 found mention) whose found mentions share exactly one id, and the
+    ids that cover more than one identity (false merges); ``errors`` gets one line per split and per merge."""
+    surfaces: dict[tuple[str, str], set[str]] = defaultdict(set)  # (identity, id) -> surface texts
     ids_of: dict[str, set[str]] = defaultdict(set)
     found: Counter[str] = Counter()
     idents_of_id: dict[str, set[str]] = defaultdict(set)
@@ -554,7 +559,11 @@ def identity_rates(docs: Sequence[GumDoc], preds: Sequence[Sequence[Pred]]) -> d
             if not p.id:
                 continue
             ps_, pe_ = _without_the(doc.text, p.start, p.end)
-            inside = [g for g in golds if g.start <= ps_ and pe_ <= g.end]
+            inside = [
+                g
+                for g in golds
+                if (g.start, g.end) == (ps_, pe_) or (not exact and g.start <= ps_ and pe_ <= g.end)
+            ]
             if not inside:
                 continue
             g = min(inside, key=lambda x: x.end - x.start)
@@ -562,11 +571,22 @@ def identity_rates(docs: Sequence[GumDoc], preds: Sequence[Sequence[Pred]]) -> d
             ids_of[g.identity].add(p.id)
             found[g.identity] += 1
             idents_of_id[p.id].add(g.identity)
+            surfaces[(g.identity, p.id)].add(f"{doc.text[p.start : p.end]}/{p.label}")
     groups = list(ids_of)
     one = sum(1 for k in groups if len(ids_of[k]) == 1)
     multi = [k for k in groups if found[k] >= 2]
     one_multi = sum(1 for k in multi if len(ids_of[k]) == 1)
     merged = sum(1 for v in idents_of_id.values() if len(v) > 1)
+    if errors is not None:
+        for k in groups:
+            if len(ids_of[k]) > 1:
+                parts = "; ".join(f"{i}: {sorted(surfaces[(k, i)])}" for i in sorted(ids_of[k]))
+                errors.append(f"SPLIT {k}: {parts}")
+        for i, idents in idents_of_id.items():
+            if len(idents) > 1:
+                errors.append(
+                    f"MERGE {i}: " + "; ".join(f"{k} {sorted(surfaces[(k, i)])}" for k in sorted(idents))
+                )
     return {
         "groups": len(groups),
         "one_id": one,
@@ -576,6 +596,7 @@ def identity_rates(docs: Sequence[GumDoc], preds: Sequence[Sequence[Pred]]) -> d
         "rate_2plus": round(one_multi / len(multi), 4) if multi else 0.0,
         "ids_shared_by_several_identities": merged,
         "ids": len(idents_of_id),
+        "merged_share": round(merged / len(idents_of_id), 4) if idents_of_id else 0.0,
     }
 
 
@@ -619,6 +640,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--errors", type=int, default=0, help="print up to N errors of ours (plain variant)")
+    ap.add_argument("--identity-errors", action="store_true", help="print identities split and ids merged")
     ap.add_argument("--bare-errors", action="store_true", help="print the errors of the bare model instead")
     ap.add_argument("--json", type=Path, help="write the results here too")
     ap.add_argument(
@@ -654,8 +676,20 @@ def main(argv: list[str] | None = None) -> int:
                 "lenient_gpe_f1": round(lenient["all"].f1, 4),
                 "seconds": round(secs, 2),
             }
+            if sname == "bare":  # the baseline for identity: the lower-cased surface text as the id
+                surface = [
+                    [Pred(q.start, q.end, q.label, d.text[q.start : q.end].lower()) for q in ps]
+                    for d, ps in zip(vdocs, preds, strict=True)
+                ]
+                row["identity"] = identity_rates(vdocs, surface)
+                row["identity_exact"] = identity_rates(vdocs, surface, exact=True)
             if sname == "ours":
-                row["identity"] = identity_rates(vdocs, preds)
+                id_errs: list[str] = []
+                row["identity"] = identity_rates(vdocs, preds, id_errs)
+                row["identity_exact"] = identity_rates(vdocs, preds, exact=True)
+                if vname == "plain" and args.identity_errors:
+                    for e in id_errs:
+                        print("   ", e)
             results[f"{vname}/{sname}"] = row
             per = "  ".join(f"{k} {strict[k].f1:.3f}" for k in ("PERSON", "ORG", "PLACE"))
             print(
@@ -667,8 +701,14 @@ def main(argv: list[str] | None = None) -> int:
                     print("   ", e)
     if args.ablate:
         ablate(ner, cfg, variants, results)
-    ident = results["plain/ours"]["identity"]
-    print(f"identity: {ident}")
+    for sname in ("bare", "ours"):
+        for k in ("identity", "identity_exact"):
+            r = results[f"plain/{sname}"][k]
+            print(
+                f"{sname:4} {k:14}: one id {r['rate']:.4f} ({r['one_id']}/{r['groups']}), 2+ mentions "  # type: ignore[index]
+                f"{r['rate_2plus']:.4f}, ids covering 2+ identities {r['ids_shared_by_several_identities']}/{r['ids']}"  # type: ignore[index]
+                f" = {r['merged_share']:.4f}"  # type: ignore[index]
+            )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     bare_f1 = results["plain/bare"]["strict"]["all"]["f1"]  # type: ignore[index]

@@ -36,6 +36,12 @@ class Trace(Record):
     records: int = Field(1, ge=1, description="number of records the request held, good and bad")
     source: str = Field(description="the input as given: a path, a URL, 'push'")
 
+    @property
+    def ingest_key(self) -> str:
+        """``ingest_id:record``: one arrival of one input record. A redelivery has the same key, a re-ingest of
+        the same file a new one; recording a duplicate under it is what makes that idempotent."""
+        return f"{self.ingest_id}:{self.record}"
+
 
 class InboxItem(Record):
     """An input for the ingest worker to parse: raw bytes of a file/page/push body and how to read them."""
@@ -103,6 +109,8 @@ class Mention(Record):
     end: int
     id: str
     name: str
+    kb_id: str | None = None  # knowledge-base id when linked ("geonames:703448", "wikidata:Q7747")
+    kb_name: str | None = None  # the knowledge base's name of it
 
 
 class Entity(Record):
@@ -111,6 +119,10 @@ class Entity(Record):
     type: str
     mentions: int
     aliases: list[str] = Field(default_factory=list)
+    kb_id: str | None = (
+        None  # knowledge-base id when linked; ``id`` is then the same (a demonym: <kb_id>#norp)
+    )
+    kb_name: str | None = None
 
 
 class EnrichedArticle(UniqueArticle):

@@ -151,7 +151,25 @@ TITLES = frozenset(
     ]
 )
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md"})
-_SURNAME_PARTICLES = ("al-", "el-", "al ", "el ")
+_EAST_ASIAN_GIVEN = re.compile(r"^[A-Z][a-z]{1,4}-[a-z]{1,4}$")  # "Kwok-kin", "Jong-un", "Ki-moon"
+_GENERATIONAL = frozenset({"jr", "sr", "ii", "iii", "iv"})
+_PATRONYMIC_PARTICLES = frozenset({"bin", "ibn", "ben", "bint", "abu", "ould"})
+_NAME_PARTICLES = _PATRONYMIC_PARTICLES | {
+    "van",
+    "von",
+    "de",
+    "da",
+    "di",
+    "del",
+    "della",
+    "der",
+    "den",
+    "du",
+    "dos",
+    "das",
+    "le",
+    "la",
+}
 
 # First names written differently by transliteration (Russian / Ukrainian / Belarusian / English / Arabic).
 # Each group maps to its first member. Spellings the phonetic key already folds (Dmitry/Dmitri) need no entry.
@@ -207,43 +225,64 @@ def strip_possessive(text: str) -> str:
 
 
 _PHONETIC_STEPS: tuple[tuple[str, str], ...] = (
+    # consonants: one letter for the spellings romanization systems disagree on
     ("sch", "sh"),
     ("tch", "ch"),
     ("ck", "k"),
     ("ph", "f"),
-    ("kh", "h"),
+    ("kh", "h"),  # Mikhail / Mihail, Khan / Han
+    ("gh", "g"),  # Baghdad / Bagdad
+    ("dh", "d"),  # Kadhafi / Gaddafi
+    ("zh", "j"),
+    ("dj", "j"),  # Djibouti / Jibuti
     ("x", "ks"),
-    ("q", "k"),
+    ("q", "k"),  # Qaeda / Kaeda, Muqtada
     ("w", "v"),
     ("ch", "\x01"),
     ("c", "k"),
     ("\x01", "ch"),
-    ("ou", "u"),
+    ("g", "k"),  # Qaddafi / Gaddafi
+    # vowels: Arabic and Slavic romanizations differ mostly in e/i, o/u, y/i and the diphthongs
+    ("ou", "u"),  # Mosoul / Mosul
+    ("oo", "u"),
+    ("ee", "i"),
+    ("ei", "ai"),  # Hussein / Hussain / Husayn
+    ("ey", "ai"),
+    ("ay", "ai"),
+    ("e", "i"),  # Yasser / Yasir, Laden / Ladin
+    ("o", "u"),  # Osama / Usama, Moqtada / Muqtada
     ("j", "i"),
-    ("y", "i"),
-    ("ie", "i"),
-    ("ii", "i"),
+    ("y", "i"),  # Zelenskyy / Zelenskiy
 )
+_INTERVOCALIC_TH = re.compile(r"(?<=[aeiouy])th(?=[aeiouy])")  # Qathafi / Qadhafi
+_FINAL_H = re.compile(r"(?<=[aeiou])h$")  # Hamzah / Hamza
+_ARTICLES = frozenset({"al", "el", "the"})
 
 
 def phonetic(word: str, min_len: int = 5) -> str:
-    """Transliteration-folding key of one name word ("Zelenskyy" -> "zelenski", "Lukashenka" -> "lukashenk").
+    """Transliteration-folding key of a name ("Zelenskyy" -> "zilinski", "Lukashenka" -> "lukashink",
+    "al-Sadr" -> "sadr", "Qaddafi" = "Gaddafi" = "Kadhafi").
 
-    Words shorter than ``min_len`` letters are only folded (so "Lee"/"Li", "Iran"/"Iraq" never merge).
-    Slavic -ko/-ka endings fold together only on words of 7+ letters (Lukashenka / Lukashenko).
+    Spaces and hyphens are ignored ("Jong-un" = "Jong Un"); "al"/"el"/"the" go (person names are keyed part
+    by part, so "Al Gore" keeps his first name). Keys shorter than
+    ``min_len`` letters are only folded (so "Lee"/"Li", "Iran"/"Iraq" never merge). Slavic -ko/-ka endings fold
+    together only on keys of 7+ letters (Lukashenka / Lukashenko), -iv/-ov on 6+ (Kharkiv / Kharkov).
     """
-    w = fold(word).replace(" ", "")
-    for prefix in _SURNAME_PARTICLES:
-        if w.startswith(prefix.strip()) and len(w) > len(prefix) + 3 and word.lower().startswith(prefix):
-            w = w[len(prefix.strip()) :]
-            break
+    words = fold(word).split()
+    if len(words) > 1 and words[0] in ("al", "el"):
+        words = words[1:]  # "al-Sadr" = "Sadr", "Al Qaida" = "al-Qaeda"; a person's "Al" is a first name, keyed alone
+    words = [w for i, w in enumerate(words) if not (i > 0 and w in _ARTICLES)]
+    w = "".join(words)
     if len(w) < min_len or not w.isalpha():
         return w
+    w = _FINAL_H.sub("", _INTERVOCALIC_TH.sub("d", w))
     for a, b in _PHONETIC_STEPS:
         w = w.replace(a, b)
     w = re.sub(r"(.)\1+", r"\1", w)  # double letters
-    if len(w) >= 7 and w[-2:] in ("ko", "ka") and w[-3] not in "aeiou":
+    if len(w) >= 7 and w[-2:] in ("ku", "ka") and w[-3] not in "aiu":
         w = w[:-1]
+    if len(w) >= 6 and w[-2:] in ("uv", "iv"):
+        w = w[:-2] + "v"
     return w
 
 
@@ -258,6 +297,12 @@ def first_name_key(word: str) -> str:
     return _FIRST_NAME_CLASS.get(key, key)
 
 
+def _syllable(word: str) -> bool:
+    """A short name part written apart or hyphenated by different outlets ("Jong Un" / "Jong-un")."""
+    w = fold(word)
+    return 2 <= len(w) <= 4 and w.isalpha() and not _is_initial(word) and word[:1].isupper()
+
+
 def _is_initial(word: str) -> bool:
     w = word.replace(".", "")
     return len(w) == 1 or (len(w) <= 3 and w.isupper() and "." in word)
@@ -266,10 +311,33 @@ def _is_initial(word: str) -> bool:
 @dataclass(frozen=True)
 class PersonName:
     words: tuple[str, ...]  # the name without titles and suffixes: ("Vladimir", "Putin")
+    suffix: str = ""  # a generational suffix, folded: "jr", "sr", "iii"
+
+    @property
+    def _surname_start(self) -> int:
+        """Index of the first word of the surname: particles go with it ("bin Laden", "van Gogh")."""
+        i = len(self.words) - 1
+        while i > 1 and fold(self.words[i - 1]) in _NAME_PARTICLES:
+            i -= 1
+        if i == len(self.words) - 1 and i >= 2 and _syllable(self.words[i - 1]) and _syllable(self.words[i]):
+            i -= 1  # "Kim Jong Un" = "Kim Jong-un", "Ban Ki Moon" = "Ban Ki-moon"
+        return i
 
     @property
     def surname(self) -> str:
-        return self.words[-1]
+        return " ".join(self.words[self._surname_start :])
+
+    @property
+    def surname_keys(self) -> tuple[str, ...]:
+        """Keys a surname alone may be written under: the whole surname, and without a Western particle
+        ("Gogh" for "van Gogh") - never without an Arabic one ("Salman" is not "Mohammed bin Salman")."""
+        whole = phonetic(self.surname)
+        start = self._surname_start
+        if len(self.words) == 2 and _EAST_ASIAN_GIVEN.match(self.words[1]):
+            return (whole, phonetic(self.words[0]))  # "Wong Kwok-kin", "Kim Jong-un": the family name first
+        if start < len(self.words) - 1 and fold(self.words[start]) not in _PATRONYMIC_PARTICLES:
+            return (whole, phonetic(self.words[-1]))
+        return (whole,)
 
     @property
     def first(self) -> str | None:
@@ -277,6 +345,11 @@ class PersonName:
         if len(self.words) < 2 or _is_initial(self.words[0]):
             return None
         return self.words[0]
+
+    @property
+    def middle_initials(self) -> str:
+        """Initials of the words between the given name and the surname ("George W. Bush" -> "w")."""
+        return "".join(fold(w)[:1] for w in self.words[1 : self._surname_start])
 
     @property
     def initial(self) -> str | None:
@@ -287,19 +360,26 @@ class PersonName:
         return self.first is not None
 
     def key(self) -> str:
+        """first|middle initials|surname|suffix: namesakes that differ in any of them stay apart."""
         first = self.first
-        return f"{first_name_key(first) if first else ''}|{phonetic(self.surname)}"
+        head = first_name_key(first) if first else ""
+        mid = self.middle_initials if first else ""
+        return f"{head}|{mid}|{phonetic(self.surname)}|{self.suffix}".rstrip("|")
 
 
 def person_name(text: str) -> PersonName | None:
-    """The name words of a person mention: titles, possessive and suffixes dropped; None when nothing is left."""
+    """The name words of a person mention: titles and possessive dropped, a generational suffix kept apart;
+    None when nothing is left."""
     words = [w.rstrip(",") for w in re.split(r"\s+", strip_possessive(text)) if w]
+    suffix = ""
     while len(words) > 1 and (fold(words[-1]) in _SUFFIXES or fold(words[-1]) == ""):
-        words.pop()
+        folded = fold(words.pop())
+        if folded in _GENERATIONAL and not suffix:
+            suffix = folded
     # Everything up to the last title goes: "Ukrainian President Volodymyr Zelenskyy" -> "Volodymyr Zelenskyy".
     last_title = max((i for i, w in enumerate(words[:-1]) if fold(w) in TITLES), default=-1)
     words = [w for w in words[last_title + 1 :] if fold(w)]
-    return PersonName(tuple(words)) if words else None
+    return PersonName(tuple(words), suffix) if words else None
 
 
 def entity_class(label: str) -> str:
@@ -310,15 +390,22 @@ def entity_class(label: str) -> str:
 
 
 def key_of(label: str, name: str) -> str:
+    """The transliteration-invariant key of a name: the person key, else :func:`phonetic` of the whole name."""
     if label == "PERSON":
         p = person_name(name)
-        return p.key() if p else fold(name)
-    return fold(name)
+        return p.key() if p else phonetic(name)
+    return phonetic(name)
+
+
+def local_id(family: str, key: str) -> str:
+    """The id of a name the knowledge base does not know: the same in every process for a key and family."""
+    return f"local:{family}:{digest(key, 12)}"
 
 
 def entity_id(label: str, name: str) -> str:
-    """The id of the entity ``name`` of type ``label``: a digest of its key, the same in every process."""
-    return f"{entity_class(label)}:{digest(key_of(label, name), 12)}"
+    """The local id of the entity ``name`` of type ``label`` (what :mod:`.resolve` gives it when the
+    knowledge base does not know it and the article has no other form of it)."""
+    return local_id(entity_class(label), key_of(label, name))
 
 
 # --- curated aliases -------------------------------------------------------------------------------------------

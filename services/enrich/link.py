@@ -1,0 +1,77 @@
+"""Knowledge-base candidates for one mention, and the choice between them (pure; no article state here).
+
+A mention is compared with the KB three ways, most trusted first: a curated alias, any alias of the exact
+(case/accent/period-folded) spelling - an entry's own name before an alternate one -, and the
+transliteration-invariant key. The key is tried only when no KB entry of any type has the exact spelling
+("Columbia" must not become Colombia) and only within the mention's own type family.
+
+Type flips: a country or US state typed ORG ("Russia said") is still the country; a city typed ORG is not the
+city (a city's club, a city's newspaper); a curated organisation typed GPE ("the EU") is still itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from services.enrich.canonical import fold, phonetic
+from services.enrich.kb import KbEntry, KnowledgeBase, family
+
+# Invariant-key (fuzzy) links to cities only for cities at least this big: small towns' names are too close to
+# everything else.
+MIN_FUZZY_CITY = 100_000
+TIER_CURATED, TIER_NAME, TIER_ALT, TIER_KEY = 4, 3, 2, 1
+
+
+@dataclass(frozen=True)
+class Choice:
+    entry: KbEntry
+    tier: int
+
+
+def compatible(label: str, entry: KbEntry, tier: int) -> bool:
+    """May a mention the model typed ``label`` name ``entry``?"""
+    fam, efam = family(label), family(entry.type)
+    if label == "ORG" and efam == "place":
+        return entry.kind in ("country", "state", "continent") or (
+            entry.kind == "curated" and tier >= TIER_NAME
+        )
+    if fam == "place" and efam == "org":
+        return tier == TIER_CURATED
+    if fam == "fac" and efam == "place":
+        return False
+    return fam == efam
+
+
+def candidates(kb: KnowledgeBase, label: str, name: str) -> list[Choice]:
+    """Every KB entry ``name`` may refer to as a ``label`` mention, with how it was found."""
+    key = fold(name)
+    if not key:
+        return []
+    out: list[Choice] = []
+    cur = kb.curated.get(key)
+    if cur is not None and compatible(label, kb.entries[cur], TIER_CURATED):
+        out.append(Choice(kb.entries[cur], TIER_CURATED))
+    exact = kb.names.get(key, [])
+    for i in exact:
+        tier = TIER_NAME if (key, i) in kb.primary else TIER_ALT
+        e = kb.entries[i]
+        if i != cur and compatible(label, e, tier):
+            out.append(Choice(e, tier))
+    if out or exact:
+        return out
+    for i in kb.keys.get(phonetic(name), []):
+        e = kb.entries[i]
+        if family(e.type) != family(label) or (e.kind == "city" and e.prior < MIN_FUZZY_CITY):
+            continue
+        out.append(Choice(e, TIER_KEY))
+    return out
+
+
+def choose(choices: list[Choice], countries: Collection[str] = ()) -> Choice | None:
+    """The best choice: most trusted tier, then one in a country the article already names, then the prior."""
+    if not choices:
+        return None
+    return max(
+        choices, key=lambda c: (c.tier, bool(c.entry.country) and c.entry.country in countries, c.entry.prior)
+    )
