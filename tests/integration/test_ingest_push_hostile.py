@@ -4,6 +4,8 @@ answered while a large push is parsed), a body of too many records is refused be
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -13,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from services.ops.embedded import Stack
-from tests.harness import make_pipeline
+from tests.conftest import REPO
+from tests.harness import cli_env, make_pipeline
 
 pytestmark = pytest.mark.integration
 BODY = (
@@ -71,3 +74,25 @@ def test_readyz_is_answered_while_a_large_push_is_parsed_and_too_many_records_ge
         assert answered_during_push >= 1
     finally:
         p.stop()
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"NEWSFLOW_INGEST__PUSH_HOST": "0.0.0.0"}, "is not a loopback address"),
+        ({"NEWSFLOW_INGEST__PUSH_TOKEN": ""}, "push_token is empty"),
+    ],
+    ids=["0.0.0.0 without a token", "an empty token"],
+)
+def test_the_ingest_worker_refuses_to_start_an_unprotected_push_api(
+    env: dict[str, str], message: str
+) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "services.cli", "worker", "ingest"],
+        cwd=REPO,
+        env=cli_env() | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode != 0 and message in out.stderr
