@@ -373,16 +373,6 @@ class Runner(Generic[In]):
         per_message = (time.perf_counter() - t0) / len(messages)
         for _ in messages:
             hist.observe(per_message)
-        failed = self.guard.failing() if self.worker.guard else 0
-        if failed:
-            log.critical(
-                "TooManyFailures stage=%s failed=%d window=%d: stopping instead of dead-lettering everything "
-                "(bad deploy or broken dependency?)",
-                self.stage,
-                failed,
-                self.guard.window,
-            )
-            raise TooManyFailures(f"{failed} of the last {self.guard.window} messages failed at {self.stage}")
 
     async def _step(self, records: list[In]) -> Sequence[StepResult]:
         """The step's results, retried as a whole while a dependency is unavailable or refuses; when it keeps
@@ -415,6 +405,16 @@ class Runner(Generic[In]):
     def _count(self, ok: bool, outcome: str) -> None:
         metrics.MESSAGES.labels(self.stage, outcome).inc()
         self.guard.add(ok)
+        failed = self.guard.failing() if self.worker.guard and not ok else 0
+        if failed:  # at once, mid-batch: not one dead letter more than the window that tripped it
+            log.critical(
+                "TooManyFailures stage=%s failed=%d window=%d: stopping instead of dead-lettering everything "
+                "(bad deploy or broken dependency?)",
+                self.stage,
+                failed,
+                self.guard.window,
+            )
+            raise TooManyFailures(f"{failed} of the last {self.guard.window} messages failed at {self.stage}")
 
 
 def _trace_of(record: Record) -> Trace | None:

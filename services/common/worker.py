@@ -182,6 +182,16 @@ def serve(worker: Worker[Any], settings: Settings) -> faust.App:
             # supervisor (compose, Kubernetes, `newsflow up`) restarts the worker.
             logging.shutdown()
             os._exit(3)
+        except Exception:
+            # A bug (the step raised something that is neither a value nor a dependency error): exit loudly,
+            # without committing the batch, instead of leaving a live process whose agent no longer consumes.
+            log.critical(
+                "StepCrashed stage=%s: exiting (code 1), the batch is not committed",
+                worker.stage,
+                exc_info=True,
+            )
+            logging.shutdown()
+            os._exit(1)
 
     for task in worker.tasks:
         app.task(_bound(task, runtime))

@@ -233,8 +233,9 @@ def test_the_worker_stops_when_most_of_a_window_fails_but_not_before_the_window_
     runner, prod = make(uniques, dlq_window=20, dlq_max_failure_ratio=0.8)
     asyncio.run(runner.run_batch(bad))  # 10 of a 20 window: not yet
     with pytest.raises(TooManyFailures):
-        asyncio.run(runner.run_batch([msg(i, b"{bad") for i in range(10, 20)]))
-    assert len(dead_letters(prod)) == 20  # dead letters of the stopping batch are written, its offsets never
+        asyncio.run(runner.run_batch([msg(i, b"{bad") for i in range(10, 30)]))
+    # It stops at the failure that trips the window, mid-batch: not one dead letter more.
+    assert len(dead_letters(prod)) == 20
 
 
 def test_mostly_good_traffic_never_trips_the_failure_guard() -> None:
