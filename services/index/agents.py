@@ -9,27 +9,16 @@ from collections.abc import Sequence
 import faust
 
 from services.common import metrics
-from services.common.es import async_client, search_calls, sync_client
+from services.common.es import async_client, search_calls
 from services.common.records import DuplicateArticle, EnrichedArticle, IndexedAck, Rejected, utcnow
 from services.common.runner import Batch, Route, StepResult, Worker
 from services.common.settings import Settings
 from services.common.worker import serve
 from services.index import logic
-from services.index.template import ensure_write_alias, install_template
+from services.index.template import prepare_index
 from services.index.writer import BulkWriter
 
 Indexable = EnrichedArticle | DuplicateArticle
-
-
-def prepare_index(settings: Settings) -> None:
-    """Template and write alias before the first write (else the first bulk would create an index with
-    dynamic mappings)."""
-    es = sync_client(settings.es)
-    try:
-        install_template(es, settings.es)
-        ensure_write_alias(es, settings.es)
-    finally:
-        es.close()
 
 
 def observe_freshness(item: Indexable, now: float) -> None:
@@ -51,7 +40,7 @@ def worker(settings: Settings) -> Worker[Indexable]:
     async def prepare() -> None:
         # In a thread: the web server (health, metrics) and the group membership stay alive meanwhile.
         with search_calls():
-            await asyncio.to_thread(prepare_index, settings)
+            await asyncio.to_thread(prepare_index, settings.es)
 
     async def step(items: Sequence[Indexable]) -> list[StepResult]:
         articles = [i for i in items if isinstance(i, EnrichedArticle)]

@@ -8,6 +8,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
 
+from services.common.es import sync_client
 from services.common.paths import SCHEMAS_DIR
 from services.common.settings import ElasticSettings
 
@@ -37,6 +38,17 @@ def install_template(es: Elasticsearch, cfg: ElasticSettings) -> None:
     body["index_patterns"] = [f"{cfg.index_prefix}-v*"]
     body["composed_of"] = [rename[n] for n in body["composed_of"]]
     es.indices.put_index_template(name=cfg.index_prefix, **body)
+
+
+def prepare_index(cfg: ElasticSettings) -> None:
+    """Template, versioned index and write alias, before the first write (else the first bulk would create an
+    index with dynamic mappings). Idempotent; used by the index worker at start and by ``newsflow init``."""
+    es = sync_client(cfg)
+    try:
+        install_template(es, cfg)
+        ensure_write_alias(es, cfg)
+    finally:
+        es.close()
 
 
 def versioned_indices(es: Elasticsearch, cfg: ElasticSettings) -> list[tuple[int, str]]:

@@ -3,10 +3,9 @@ process pointed at a running (embedded) stack."""
 
 from __future__ import annotations
 
-from services.common.es import sync_client
 from services.common.kafka import create_topics, wait_for_broker
 from services.common.settings import Settings
-from services.index.template import ensure_write_alias, install_template
+from services.index.template import prepare_index
 from services.ops.supervisor import Running
 
 
@@ -24,9 +23,4 @@ def init(settings: Settings) -> None:
     """Topics, index template, versioned index and write alias: idempotent."""
     wait_for_broker(settings.kafka)
     create_topics(settings.kafka)
-    es = sync_client(settings.es)
-    try:
-        install_template(es, settings.es)
-        ensure_write_alias(es, settings.es)
-    finally:
-        es.close()
+    prepare_index(settings.es)
