@@ -38,7 +38,7 @@ def to_document(a: EnrichedArticle, indexed_at: datetime) -> dict[str, Any]:
         "language": a.language,
         "event_id": a.event_id,
         "content_hash": a.content_hash,
-        "ingest_key": f"{a.trace.ingest_id}:{a.trace.record}",
+        "ingest_key": a.trace.ingest_key,
         "published_at": a.published_at.isoformat() if a.published_at else None,
         "ingested_at": a.ingested_at.isoformat(),
         "indexed_at": indexed_at.isoformat(),
