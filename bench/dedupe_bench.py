@@ -25,9 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np
+
 from services.common.records import Article, Trace
 from services.common.settings.dedupe import DedupeSettings
 from services.dedupe.offline import OfflineDeduper
+from services.dedupe.store import MemoryStore
 
 BATCH = 200
 SYLL = [
@@ -78,6 +81,9 @@ class Corpus:
         ]
         body = "\n\n".join(paras)
         self.recent.append(body)
+        del self.recent[
+            :-500
+        ]  # copies are of recent articles: keep no more (the bench's memory is not dedupe's)
         return body
 
     def copy(self, body: str) -> str:
@@ -88,6 +94,35 @@ class Corpus:
             if self.rng.random() < 0.05:
                 words[i] = self.rng.choice(self.vocab[:200])
         return "Wire staff report. Updated today.\n\n" + " ".join(words) + "\n\nAll rights reserved."
+
+
+def _deep(obj: object, seen: set[int]) -> int:
+    """Bytes held by a signature or decision and what it references (numpy buffers included, shared objects
+    such as interned strings counted once)."""
+    if id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):
+        return sys.getsizeof(obj)  # header + owned buffer
+    size = sys.getsizeof(obj)
+    if isinstance(obj, (tuple, list)):
+        return size + sum(_deep(x, seen) for x in obj)
+    if hasattr(obj, "__dataclass_fields__"):
+        return size + sum(_deep(getattr(obj, f), seen) for f in obj.__dataclass_fields__)
+    return size
+
+
+def state_bytes(store: MemoryStore) -> int:
+    """Bytes of the memory store's state: signatures, decisions, postings, the maps around them."""
+    seen: set[int] = set()
+    total = sum(_deep(s, seen) + _deep(k, seen) for k, s in store.sigs.items())
+    total += sum(_deep(d, seen) for d in store.decs.values())
+    total += sys.getsizeof(store.sigs) + sys.getsizeof(store.decs) + sys.getsizeof(store.serial)
+    total += sys.getsizeof(store.keys_by_serial)
+    for idx in (store.by_key, store.by_term):
+        total += idx.nbytes() + sys.getsizeof(idx.recent)
+        total += sum(sys.getsizeof(v) + 32 for v in idx.recent.values())
+    return total
 
 
 def main() -> int:
@@ -142,6 +177,7 @@ def main() -> int:
                 dups += sum(1 for o in outs if o.decision and o.decision.verdict == "duplicate")
                 measured += len(arts)
             rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            per_article = state_bytes(deduper.store) / max(len(deduper.store.sigs), 1)
             row = {
                 "seen": size,
                 "ms_per_article": round(1000 * spent / measured, 3),
@@ -150,13 +186,15 @@ def main() -> int:
                 "measured": measured,
                 "fill_seconds": round(fill_s, 1),
                 "max_rss_mb": round(rss_mb),
+                "state_bytes_per_article": round(per_article),
             }
             results.append(row)
             if not args.json:
                 print(
                     f"seen {size:>7}: {row['ms_per_article']:.3f} ms/article wall, {row['cpu_ms_per_article']:.3f} "
                     f"ms CPU, over {measured} "
-                    f"({dups} duplicates found), max RSS {row['max_rss_mb']} MB",
+                    f"({dups} duplicates found), max RSS {row['max_rss_mb']} MB, state "
+                    f"{row['state_bytes_per_article']} bytes per seen article",
                     flush=True,
                 )
 

@@ -27,7 +27,7 @@ Where the candidates come from, and why a candidate's own verdict must be final 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -56,7 +56,7 @@ _RANK: dict[str, int] = {"exact": 0, "near": 1, "rewrite": 2}
 
 def ingest_key(article: Article) -> str:
     """Identifies one arrival of an article (a redelivery has the same key, a re-ingest a new one)."""
-    return f"{article.trace.ingest_id}:{article.trace.record}"
+    return article.trace.ingest_key
 
 
 def content_hash(article: Article) -> str:
@@ -75,6 +75,10 @@ class Signature:
     fp: Fingerprint
     url_hash: str | None = None
     comparable: bool = True  # long enough to compare by similarity (else exact matching only)
+
+    def stored(self) -> Signature:
+        """The signature as a store keeps it (see ``Fingerprint.for_verification``)."""
+        return replace(self, fp=self.fp.for_verification())
 
     @property
     def order(self) -> tuple[datetime, str]:

@@ -123,7 +123,9 @@ def compare_many(
     m = sentence_overlap(
         a,
         np.concatenate([b.sent_terms for b in cols]),
-        np.concatenate([b.sent_index + off for b, off in zip(cols, offsets.tolist(), strict=True)]),
+        np.concatenate(
+            [b.sent_index.astype(np.int64) + off for b, off in zip(cols, offsets.tolist(), strict=True)]
+        ),
         nb,
     )
     sa = a.sent_sizes.astype(np.float64)

@@ -282,7 +282,7 @@ class ElasticStore:
                 : self._cache_size // 4
             ]:  # oldest quarter (dicts keep insertion order)
                 del self._cache[k]
-        self._cache[sig.ingest_key] = sig
+        self._cache[sig.ingest_key] = sig.stored()
 
     async def decide(self, decisions: Sequence[Decision]) -> dict[str, Decision]:
         if not decisions:

@@ -1,58 +1,160 @@
-"""The dedupe state in dicts: the offline ``newsflow dedupe`` command, unit tests and the benchmark."""
+"""The dedupe state in one process: the offline ``newsflow dedupe`` command, unit tests and the benchmark.
+
+Sized for a window of days at 100k articles a day: a stored signature keeps only what verification needs
+(``Signature.stored``), and postings are not Python dicts of lists (one dict entry per band and name of every
+article cost ~9 KB an article) but ``PostingIndex``: recent postings in a small dict, folded every so often into two
+sorted numpy arrays (8-byte key, 4-byte arrival number: 12 bytes a posting).
+"""
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from services.common.settings.dedupe import DedupeSettings
+from services.dedupe.features import pack, unpack
 from services.dedupe.logic import Decision, Signature
 from services.dedupe.store.protocol import Entry
 
-Postings = dict[Any, str | list[str]]
+
+def key64(key: str | int) -> int:
+    """A posting key as 64 bits: band keys are already; exact keys and names are hashed (crc32 both ways)."""
+    if isinstance(key, int):
+        return key
+    b = key.encode()
+    return (zlib.crc32(b) << 32) | zlib.crc32(b[::-1])
 
 
-def _post(index: Postings, key: str | int, ik: str) -> None:
-    have = index.get(key)
-    if have is None:
-        index[key] = ik
-    elif isinstance(have, str):
-        index[key] = [have, ik]
-    else:
-        have.append(ik)
+class PostingIndex:
+    """key -> arrival numbers in arrival order, as an LSM: appends go to a dict; every ``fold_at`` of them become a
+    sorted run (8-byte keys, 4-byte arrival numbers); adjacent runs of similar size are merged, so a posting is
+    re-sorted O(log n) times and a lookup is one binary search per run (a handful) plus a dict get."""
 
+    def __init__(self, fold_at: int = 8192) -> None:
+        self.fold_at = fold_at
+        self.recent: dict[int, list[int]] = {}
+        self.n_recent = 0
+        self.runs: list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]]] = []  # oldest first
 
-def _prune(index: Postings, gone: set[str]) -> None:
-    for key in list(index):
-        v = index[key]
-        kept = [x for x in ([v] if isinstance(v, str) else v) if x not in gone]
-        if not kept:
-            del index[key]
+    def __len__(self) -> int:
+        return sum(int(k.size) for k, _ in self.runs) + self.n_recent
+
+    def nbytes(self) -> int:
+        return sum(int(k.nbytes + v.nbytes) for k, v in self.runs)
+
+    def add(self, key: int, serial: int) -> None:
+        have = self.recent.get(key)
+        if have is None:
+            self.recent[key] = [serial]
         else:
-            index[key] = kept[0] if len(kept) == 1 else kept
+            have.append(serial)
+        self.n_recent += 1
+        if self.n_recent >= self.fold_at:
+            self.fold()
+
+    def fold(self) -> None:
+        if not self.recent:
+            return
+        ks = np.fromiter((k for k, v in self.recent.items() for _ in v), dtype=np.uint64, count=self.n_recent)
+        vs = np.fromiter((x for v in self.recent.values() for x in v), dtype=np.int32, count=self.n_recent)
+        order = np.lexsort((vs, ks))
+        self.runs.append((ks[order], vs[order]))
+        self.recent.clear()
+        self.n_recent = 0
+        while len(self.runs) >= 2 and self.runs[-2][0].size <= 2 * self.runs[-1][0].size:
+            (k1, v1), (k2, v2) = self.runs[-2], self.runs[-1]
+            keys, vals = np.concatenate([k1, k2]), np.concatenate([v1, v2])
+            order = np.lexsort((vals, keys))
+            self.runs[-2:] = [(keys[order], vals[order])]
+
+    def get_many(self, keys: Sequence[int]) -> list[list[int]]:
+        """The arrival numbers of each key, oldest first (runs are in time order, each sorted by number)."""
+        if not keys:
+            return []
+        out: list[list[int]] = [[] for _ in keys]
+        q = np.asarray(keys, dtype=np.uint64)
+        for rk, rv in self.runs:
+            lo = np.searchsorted(rk, q, side="left")
+            hi = np.searchsorted(rk, q, side="right")
+            for i in np.nonzero(hi > lo)[0].tolist():
+                out[i].extend(rv[lo[i] : hi[i]].tolist())
+        for i, k in enumerate(keys):
+            more = self.recent.get(k)
+            if more:
+                out[i].extend(more)
+        return out
+
+    def prune(self, gone: set[int]) -> None:
+        drop = np.fromiter(gone, dtype=np.int32, count=len(gone))
+        runs = []
+        for k, v in self.runs:
+            keep = ~np.isin(v, drop)
+            if keep.any():
+                runs.append((k[keep], v[keep]))
+        self.runs = runs
+        for key in list(self.recent):
+            kept = [x for x in self.recent[key] if x not in gone]
+            self.n_recent -= len(self.recent[key]) - len(kept)
+            if kept:
+                self.recent[key] = kept
+            else:
+                del self.recent[key]
 
 
-def _recent(postings: str | list[str] | None, scan: int) -> Iterable[str]:
-    if not postings:
-        return ()
-    if isinstance(postings, str):
-        return (postings,)
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A registered arrival as the memory store keeps it: identity, times and the packed fingerprint."""
+
+    ingest_key: str
+    article_id: str
+    source: str
+    at: datetime
+    ingested_at: datetime
+    url_hash: str | None
+    comparable: bool
+    blob: bytes
+
+    @classmethod
+    def of(cls, s: Signature) -> Stored:
+        return cls(
+            s.ingest_key, s.article_id, s.source, s.at, s.ingested_at, s.url_hash, s.comparable, pack(s.fp)
+        )
+
+    def signature(self) -> Signature:
+        return Signature(
+            ingest_key=self.ingest_key,
+            article_id=self.article_id,
+            source=self.source,
+            at=self.at,
+            ingested_at=self.ingested_at,
+            fp=unpack(self.blob),
+            url_hash=self.url_hash,
+            comparable=self.comparable,
+        )
+
+
+def _recent(postings: list[int], scan: int) -> Iterable[int]:
     # The first entry too: for an exact key it is the arrival every later copy points to.
     return postings[-scan:] if len(postings) <= scan else [postings[0], *postings[-scan:]]
 
 
 class MemoryStore:
-    """The store in dicts: one process, no concurrency. Postings are lists in arrival order, read from the end."""
+    """The store in one process, no concurrency."""
 
     def __init__(self, cfg: DedupeSettings) -> None:
         self.cfg = cfg
-        self.sigs: dict[str, Signature] = {}
+        self.sigs: dict[str, Stored] = {}
         self.decs: dict[str, Decision] = {}
-        # postings: a lone ingest key until a second arrives (most band keys never see one: saves memory)
-        self.by_key: Postings = {}
-        self.by_term: Postings = {}
+        self.serial: dict[str, int] = {}  # ingest key -> arrival number
+        self.keys_by_serial: list[str | None] = []
+        self.by_key = PostingIndex()  # exact keys and LSH bands: "maybe a copy"
+        self.by_term = PostingIndex()  # names: "maybe the same story or event"
         self.merges: dict[str, str] = {}  # event id -> the event it was merged into
 
     async def decisions(self, keys: Sequence[str]) -> dict[str, Decision]:
@@ -63,46 +165,56 @@ class MemoryStore:
             self.register_sync(e.sig)
 
     def register_sync(self, sig: Signature) -> None:
-        if sig.ingest_key in self.sigs:
-            return
         ik = sig.ingest_key
-        self.sigs[ik] = sig
+        if ik in self.sigs:
+            return
+        n = len(self.keys_by_serial)
+        self.keys_by_serial.append(ik)
+        self.serial[ik] = n
+        self.sigs[ik] = Stored.of(sig)
         for k in sig.exact_keys:
-            _post(self.by_key, k, ik)
+            self.by_key.add(key64(k), n)
         for b in sig.band_keys:
-            _post(self.by_key, b, ik)
+            self.by_key.add(b, n)
         for t in sig.terms:
-            _post(self.by_term, t, ik)
+            self.by_term.add(key64(t), n)
 
     async def candidates(self, sigs: Sequence[Signature]) -> dict[str, list[str]]:
         return {s.ingest_key: self.candidates_sync(s) for s in sigs}
 
     def candidates_sync(self, sig: Signature) -> list[str]:
         cfg = self.cfg
-        me = sig.ingest_key
-        exact: list[str] = []
-        for k in sig.exact_keys:
-            exact.extend(x for x in _recent(self.by_key.get(k), 4) if x != me)
-        bands: Counter[str] = Counter()
-        for b in sig.band_keys:
-            bands.update(_recent(self.by_key.get(b), cfg.postings_scan))
+        me = self.serial.get(sig.ingest_key, -1)
+        exact_keys = [key64(k) for k in sig.exact_keys]
+        got = self.by_key.get_many(exact_keys + sig.band_keys)
+        exact: list[int] = []
+        for p in got[: len(exact_keys)]:
+            exact.extend(x for x in _recent(p, 4) if x != me)
+        bands: Counter[int] = Counter()
+        for p in got[len(exact_keys) :]:
+            bands.update(_recent(p, cfg.postings_scan))
         bands.pop(me, None)
-        terms: Counter[str] = Counter()
-        for t in sig.terms:
-            terms.update(_recent(self.by_term.get(t), cfg.postings_scan))
+        terms: Counter[int] = Counter()
+        for p in self.by_term.get_many([key64(t) for t in sig.terms]):
+            terms.update(_recent(p, cfg.postings_scan))
         terms.pop(me, None)
         window = timedelta(days=cfg.event_window_days)
+        names = self.keys_by_serial
         shared = sorted(((n, k) for k, n in terms.items() if n >= cfg.min_shared_terms), reverse=True)
-        by_terms = [k for _, k in shared if k in self.sigs and abs(self.sigs[k].at - sig.at) <= window][
-            : cfg.max_candidates
-        ]
-        out = dict.fromkeys(exact)
-        out.update(dict.fromkeys(k for k, _ in bands.most_common(cfg.max_candidates)))
+        by_terms: list[str] = []
+        for _, k in shared:
+            ik = names[k]
+            if ik is not None and abs(self.sigs[ik].at - sig.at) <= window:
+                by_terms.append(ik)
+                if len(by_terms) >= cfg.max_candidates:
+                    break
+        out = dict.fromkeys(names[x] for x in exact)
+        out.update(dict.fromkeys(names[k] for k, _ in bands.most_common(cfg.max_candidates)))
         out.update(dict.fromkeys(by_terms))
-        return [k for k in out if k in self.sigs]
+        return [k for k in out if k is not None and k in self.sigs]
 
     async def fetch(self, keys: Sequence[str]) -> dict[str, tuple[Signature, Decision | None]]:
-        return {k: (self.sigs[k], self.decs.get(k)) for k in keys if k in self.sigs}
+        return {k: (self.sigs[k].signature(), self.decs.get(k)) for k in keys if k in self.sigs}
 
     async def decide(self, decisions: Sequence[Decision]) -> dict[str, Decision]:
         held = {d.ingest_key: self.decs.setdefault(d.ingest_key, d) for d in decisions}
@@ -120,9 +232,12 @@ class MemoryStore:
         gone |= {k for k, d in self.decs.items() if d.at < before}
         if not gone:
             return 0
+        serials = {self.serial.pop(k) for k in gone if k in self.serial}
         for k in gone:
             self.sigs.pop(k, None)
             self.decs.pop(k, None)
-        _prune(self.by_key, gone)
-        _prune(self.by_term, gone)
+        for n in serials:
+            self.keys_by_serial[n] = None
+        self.by_key.prune(serials)
+        self.by_term.prune(serials)
         return len(gone)

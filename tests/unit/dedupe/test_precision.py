@@ -105,3 +105,18 @@ def test_a_hand_written_rewrite_of_a_gum_text_is_a_rewrite(shared_data: Path) ->
     assert isinstance(rw.result, DuplicateArticle) and rw.result.duplicate.kind == "rewrite"
     assert isinstance(fu.result, UniqueArticle)
     assert CFG.lead_slack >= 1
+
+
+def test_a_stored_fingerprint_scores_as_the_fresh_one() -> None:
+    from services.dedupe.features import fingerprint, pack, unpack
+    from services.dedupe.similarity import compare, fact_conflicts, near
+
+    bodies = [seed(n)[0] for n in ("000", "001", "002", "003")] + [syndicated(seed("001")[0])]
+    fps = [fingerprint(b) for b in bodies]
+    for a in fps:
+        for b in fps:
+            stored = unpack(pack(b))
+            assert near(a, stored) == near(a, b)
+            assert compare(a, stored, min_dice=0.4) == compare(a, b, min_dice=0.4)
+            assert fact_conflicts(stored, a, min_dice=0.4) == fact_conflicts(b, a, min_dice=0.4)
+    assert len(pack(fps[1])) < 5 * fps[1].n_words  # ~4.3 bytes a word: ~1.5 KB for a 350-word article
