@@ -22,7 +22,7 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)
 del PROCESS_COLLECTOR  # the default registry's collector is not ours: every series we serve is in REGISTRY
 
-OUTCOMES = ("ok", "duplicate", "dead_letter", "retry")
+OUTCOMES = ("ok", "duplicate", "dead_letter")  # retries are counted apart: newsflow_step_retries_total
 
 MESSAGES = Counter(
     "newsflow_messages_total",
