@@ -209,6 +209,10 @@ FIRST_NAME_VARIANTS: tuple[tuple[str, ...], ...] = (
     ("olga", "olha", "volha"),
     ("natalia", "natalya", "nataliya", "natallia"),
     ("mohammed", "muhammad", "mohamed", "mohammad", "muhammed", "mohamad"),
+    ("abdul", "abdel", "abdol", "abd"),
+    ("abdullah", "abdallah", "abdulla", "abdalla"),
+    ("ahmed", "ahmad", "ahmet"),
+    ("yusuf", "youssef", "yousef", "yusef", "yousif", "yussuf"),
 )
 
 
@@ -270,7 +274,9 @@ def phonetic(word: str, min_len: int = 5) -> str:
     """
     words = fold(word).split()
     if len(words) > 1 and words[0] in ("al", "el"):
-        words = words[1:]  # "al-Sadr" = "Sadr", "Al Qaida" = "al-Qaeda"; a person's "Al" is a first name, keyed alone
+        words = words[
+            1:
+        ]  # "al-Sadr" = "Sadr", "Al Qaida" = "al-Qaeda"; a person's "Al" is a first name, keyed alone
     words = [w for i, w in enumerate(words) if not (i > 0 and w in _ARTICLES)]
     w = "".join(words)
     if len(w) < min_len or not w.isalpha():

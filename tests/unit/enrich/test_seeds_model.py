@@ -92,3 +92,31 @@ def test_offsets_point_into_the_body(seed_mentions: list[list[Mention]]) -> None
         (art,) = parse_bytes(path.read_bytes(), path.name, "t", datetime.now(UTC), IngestSettings())
         assert isinstance(art, Article)
         assert all(art.body[m.start : m.end] == m.text for m in ms)
+
+
+@pytest.mark.parametrize(
+    "variants",
+    [
+        ("Putin", "Vladimir Putin"),
+        ("Lukashenka", "Lukashenko", "Alyaksandr Lukashenka", "Alexander Lukashenko"),
+        (
+            "Zelensky",
+            "Zelenskyy",
+            "Zelenskiy",
+            "Volodymyr Zelenskiy",
+            "Volodymyr Zelenskyy",
+            "Volodymyr Zelensky",
+        ),
+        ("Kyiv", "Kiev"),
+        ("Belarus",),
+    ],
+)
+def test_seed_entities_carry_one_knowledge_base_id_across_all_documents(
+    seed_mentions: list[list[Mention]], variants: tuple[str, ...]
+) -> None:
+    found = [m for ms in seed_mentions for m in ms if m.text.replace("’s", "").replace("'s", "") in variants]
+    assert found, f"the model found none of {variants}"
+    kb_ids = {m.kb_id for m in found}
+    assert len(kb_ids) == 1 and None not in kb_ids, kb_ids
+    assert {m.id for m in found} == kb_ids  # the id is the knowledge-base id, not a local one
+    assert not next(iter(kb_ids)).startswith("local:")  # type: ignore[union-attr]

@@ -1,0 +1,153 @@
+"""The knowledge base: what ships loads and links; bad files stop the worker at start with a clear error."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from services.common.settings.enrich import EnrichSettings
+from services.enrich.kb import KbError, KnowledgeBase, add_curated, build_kb
+from services.enrich.labels import Candidate
+from services.enrich.resolve import link_article
+from services.enrich.resources import Resources
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return build_kb()
+
+
+def links(kb: KnowledgeBase, *mentions: tuple[str, str], text: str = "") -> list[tuple[str, str | None]]:
+    cands = [Candidate(0, len(t), label, t) for t, label in mentions]
+    return [(lk.id, lk.kb.name if lk.kb else None) for lk in link_article(cands, kb, text)]
+
+
+@pytest.mark.parametrize(
+    ("mention", "label", "kb_name"),
+    [
+        ("Kiev", "GPE", "Kyiv"),
+        ("Bombay", "GPE", "Mumbai"),  # a renamed city under its old name (GeoNames alternate name)
+        ("Leningrad", "GPE", "Saint Petersburg"),
+        ("U.S.", "GPE", "United States"),
+        ("UK", "GPE", "United Kingdom"),
+        ("Russia", "ORG", "Russia"),  # a country typed ORG is still the country
+        ("the EU", "GPE", "European Union"),  # a curated organisation typed GPE is still itself
+        ("Hizballah", "ORG", "Hezbollah"),
+        ("al-Qaida", "ORG", "Al-Qaeda"),
+        ("Lukashenka", "PERSON", "Alexander Lukashenko"),
+        ("Volodymyr Zelenskiy", "PERSON", "Volodymyr Zelenskyy"),
+        ("Usama bin Ladin", "PERSON", "Osama bin Laden"),
+        ("Moammar Qaddafi", "PERSON", "Muammar Gaddafi"),
+    ],
+)
+def test_names_link_to_their_knowledge_base_entry(
+    kb: KnowledgeBase, mention: str, label: str, kb_name: str
+) -> None:
+    ((_, name),) = links(kb, (mention, label))
+    assert name == kb_name
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (("England", "GPE"), ("United Kingdom", "GPE")),
+        (("Republic of the Congo", "GPE"), ("Democratic Republic of the Congo", "GPE")),
+        (("Niger", "GPE"), ("Nigeria", "GPE")),
+        (("Iran", "GPE"), ("Iraq", "GPE")),
+        (("Austria", "GPE"), ("Australia", "GPE")),
+        (("George W. Bush", "PERSON"), ("George H. W. Bush", "PERSON")),
+        (("Kim Jong-un", "PERSON"), ("Kim Jong-il", "PERSON")),
+    ],
+)
+def test_look_alikes_stay_apart(kb: KnowledgeBase, a: tuple[str, str], b: tuple[str, str]) -> None:
+    ((ia, _),) = links(kb, a)
+    ((ib, _),) = links(kb, b)
+    assert ia != ib
+
+
+def test_a_city_typed_org_is_not_the_city(kb: KnowledgeBase) -> None:
+    """ "Toronto beat Boston": a city's club is not the city."""
+    ((team, name),) = links(kb, ("Toronto", "ORG"))
+    ((city, _),) = links(kb, ("Toronto", "GPE"))
+    assert name is None and team != city and team.startswith("local:org:")
+
+
+def test_a_short_form_links_within_the_article_only_when_one_candidate_fits(kb: KnowledgeBase) -> None:
+    got = links(kb, ("Indian National Congress", "ORG"), ("Congress", "ORG"))
+    assert got[0] == got[1]  # "Congress" after "Indian National Congress" is that party, not the US Congress
+    ((us, name),) = links(kb, ("Congress", "ORG"))
+    assert name == "United States Congress"
+    korea = links(kb, ("South Korea", "GPE"), ("Korea", "GPE"))
+    assert korea[0] == korea[1]
+
+
+def test_unknown_names_get_local_ids_that_merge_only_under_the_same_key_and_family(kb: KnowledgeBase) -> None:
+    (a,) = links(kb, ("Abdul Rahman Mustafa", "PERSON"))
+    (b,) = links(kb, ("Abdel Rahman Moustafa", "PERSON"))
+    (c,) = links(kb, ("A. Mustafa", "PERSON"))  # an initial is not a first name
+    (d,) = links(kb, ("Mustafa Holdings", "ORG"))
+    (e,) = links(kb, ("Mustafa Holdings", "GPE"))
+    assert a[0].startswith("local:person:") and a[1] is None
+    assert a[0] == b[0] and c[0] != a[0] and d[0] != e[0]
+
+
+def test_a_demonym_links_to_its_country_and_keeps_its_type(kb: KnowledgeBase) -> None:
+    ((nid, name),) = links(kb, ("Ukrainian", "NORP"))
+    ((cid, _),) = links(kb, ("Ukraine", "GPE"))
+    assert name == "Ukraine" and nid == f"{cid}#norp"
+
+
+def test_a_missing_kb_file_stops_loading_with_its_name(tmp_path: Path) -> None:
+    cfg = EnrichSettings(kb_path=str(tmp_path / "nope.jsonl"))
+    with pytest.raises(KbError, match="nope.jsonl"):
+        Resources.load(cfg)
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        (b'{"kb_id": "wikidata:Q1", "name": "X", "type": "ORG"}\n{not json\n', "2: not JSON"),
+        (b'{"kb_id": "wikidata:Q1", "type": "ORG"}\n', "1: needs kb_id, name"),
+        (gzip.compress(b"x")[:8], "cannot be read"),
+    ],
+)
+def test_a_corrupt_kb_file_stops_loading_with_the_line(tmp_path: Path, content: bytes, error: str) -> None:
+    path = tmp_path / ("kb.jsonl.gz" if content[:2] == b"\x1f\x8b" else "kb.jsonl")
+    path.write_bytes(content)
+    with pytest.raises(KbError, match=error):
+        build_kb(geonames=False, curated_path=None, imported=[path])
+
+
+def test_a_curated_file_with_a_duplicate_alias_or_bad_qid_is_refused() -> None:
+    with pytest.raises(KbError, match="already an alias"):
+        add_curated(
+            KnowledgeBase(),
+            [
+                {"name": "A Corp", "type": "ORG", "aliases": ["AC"]},
+                {"name": "B Corp", "type": "ORG", "aliases": ["AC"]},
+            ],
+            "t",
+        )
+    with pytest.raises(KbError, match="qid"):
+        add_curated(KnowledgeBase(), [{"name": "A", "type": "ORG", "qid": "123"}], "t")
+
+
+def test_an_imported_entry_with_a_geonames_id_adds_its_names_to_that_place(tmp_path: Path) -> None:
+    path = tmp_path / "kb.jsonl"
+    rows = [
+        {
+            "kb_id": "wikidata:Q1899",
+            "name": "Kyiv",
+            "type": "GPE",
+            "aliases": ["Kyjiw"],
+            "geonames": "703448",
+        },
+        {"kb_id": "wikidata:Q999999", "name": "Imported Org", "type": "ORG", "aliases": ["IOrg"], "prior": 5},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    kb = build_kb(imported=[path])
+    assert links(kb, ("Kyjiw", "GPE")) == [("geonames:703448", "Kyiv")]
+    assert links(kb, ("IOrg", "ORG")) == [("wikidata:Q999999", "Imported Org")]
