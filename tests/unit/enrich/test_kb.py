@@ -78,7 +78,7 @@ def test_a_city_typed_org_is_not_the_city(kb: KnowledgeBase) -> None:
 def test_a_short_form_links_within_the_article_only_when_one_candidate_fits(kb: KnowledgeBase) -> None:
     got = links(kb, ("Indian National Congress", "ORG"), ("Congress", "ORG"))
     assert got[0] == got[1]  # "Congress" after "Indian National Congress" is that party, not the US Congress
-    ((us, name),) = links(kb, ("Congress", "ORG"))
+    ((_, name),) = links(kb, ("Congress", "ORG"))
     assert name == "United States Congress"
     korea = links(kb, ("South Korea", "GPE"), ("Korea", "GPE"))
     assert korea[0] == korea[1]
@@ -102,7 +102,7 @@ def test_a_demonym_links_to_its_country_and_keeps_its_type(kb: KnowledgeBase) ->
 
 def test_a_missing_kb_file_stops_loading_with_its_name(tmp_path: Path) -> None:
     cfg = EnrichSettings(kb_path=str(tmp_path / "nope.jsonl"))
-    with pytest.raises(KbError, match="nope.jsonl"):
+    with pytest.raises(KbError, match=r"nope\.jsonl"):
         Resources.load(cfg)
 
 

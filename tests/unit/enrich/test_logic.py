@@ -31,7 +31,7 @@ class FakeNer:
         self.calls.append(list(texts))
         out = []
         for text in texts:
-            spans = []
+            spans: list[Span] = []
             for phrase, label in sorted(self.labels.items(), key=lambda kv: -len(kv[0])):
                 for m in re.finditer(re.escape(phrase), text):
                     if not any(s.start < m.end() and m.start() < s.end for s in spans):
