@@ -123,3 +123,24 @@ def declared_names() -> set[str]:
     for collector in list(REGISTRY._collector_to_names):
         out.update(REGISTRY._collector_to_names[collector])
     return out
+
+
+# --- Network faults: can each worker reach the broker (issue 18; services.common.health) ---------------------
+BROKER_UP = Gauge(
+    "newsflow_broker_up",
+    "1 while this worker's broker probe is answered (Kafka ApiVersions, every few seconds), 0 while it is not",
+    ["stage"],
+    registry=REGISTRY,
+)
+BROKER_RECONNECTS = Counter(
+    "newsflow_broker_reconnects_total",
+    "Times this worker reached the broker again after its probe had failed (a partition or broker outage healed)",
+    ["stage"],
+    registry=REGISTRY,
+)
+SEARCH_RECONNECTS = Counter(
+    "newsflow_search_reconnects_total",
+    "Times this worker reached the search server again after it had been unreachable (newsflow_search_up 0 -> 1)",
+    ["stage"],
+    registry=REGISTRY,
+)
