@@ -1,0 +1,59 @@
+"""``newsflow kb import``: a small fixture written in Wikidata's dump format, plain, gzip and bz2."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from services.enrich.kb import build_kb
+from services.enrich.kb_import import import_dump
+from services.enrich.labels import Candidate
+from services.enrich.resolve import link_article
+
+FIXTURE = Path(__file__).parent / "fixtures" / "wikidata-dump.json"
+
+
+def dump_as(tmp_path: Path, kind: str) -> Path:
+    data = FIXTURE.read_bytes()
+    if kind == "json":
+        return FIXTURE
+    path = tmp_path / f"dump.json.{kind}"
+    path.write_bytes(gzip.compress(data) if kind == "gz" else bz2.compress(data))
+    return path
+
+
+@pytest.mark.parametrize("kind", ["json", "gz", "bz2"])
+def test_import_keeps_people_organisations_and_places_with_an_english_article(
+    tmp_path: Path, kind: str
+) -> None:
+    out = tmp_path / "kb.jsonl"
+    report = import_dump(dump_as(tmp_path, kind), out, languages=["en", "de"])
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    by_id = {r["kb_id"]: r for r in rows}
+    # no enwiki sitelink, or not a person/organisation/place: left out
+    assert set(by_id) == {"wikidata:Q7747", "wikidata:Q1899", "wikidata:Q900001", "wikidata:Q900002"}
+    assert (
+        by_id["wikidata:Q7747"]["type"] == "PERSON" and "Wladimir Putin" in by_id["wikidata:Q7747"]["aliases"]
+    )
+    assert by_id["wikidata:Q1899"]["geonames"] == "703448" and by_id["wikidata:Q1899"]["prior"] == 200
+    assert by_id["wikidata:Q900001"]["type"] == "ORG"
+    assert report.bad_lines == [4] and report.kept == 4  # the malformed line is reported and skipped
+
+
+def test_the_imported_file_is_linked_beside_the_shipped_kb(tmp_path: Path) -> None:
+    out = tmp_path / "kb.jsonl.gz"
+    import_dump(FIXTURE, out)
+    kb = build_kb(imported=[out])
+    names = ["Zorvath Dynamics", "ZD Corp", "Mirela Voskanian", "Kyjiw"]
+    labels = ["ORG", "ORG", "PERSON", "GPE"]
+    got = link_article([Candidate(0, len(n), lab, n) for n, lab in zip(names, labels, strict=True)], kb)
+    assert [lk.id for lk in got] == [
+        "wikidata:Q900001",
+        "wikidata:Q900001",
+        "wikidata:Q900002",
+        "geonames:703448",  # a Wikidata place with a GeoNames id adds its names to that place
+    ]
