@@ -67,6 +67,10 @@ def line(o: Outcome) -> dict[str, Any]:
         "duplicate_of": d.original_source if d.verdict == "duplicate" else None,
         "similarity": d.similarity,
         "event_id": d.event_id,
+        # why it was matched by exact keys only ("too-short", "boilerplate"), else null
+        "reason": d.reason,
+        # events found to be this article's event (recorded as merged into it)
+        "merged_events": list(d.merges),
     }
 
 

@@ -284,9 +284,16 @@ def _sample(shingles: U32) -> U16:
     Jaccard and containment are estimated without bias), as 16 bits. Texts this short keep all."""
     if shingles.size > 64:
         shingles = shingles[(shingles & np.uint32(1)) == 0]
-    return np.unique((shingles >> np.uint32(16)).astype(np.uint16))
+    top = (shingles >> np.uint32(16)).astype(np.uint16)  # still sorted: only neighbours can be equal
+    if top.size < 2:
+        return top
+    keep = np.empty(top.size, dtype=np.bool_)
+    keep[0] = True
+    np.not_equal(top[1:], top[:-1], out=keep[1:])
+    return top[keep]
 
 
+FP_VERSION = 1  # of the packed layout: a stored fingerprint of another version is recomputed from the body
 _HEADER = struct.Struct("<16sIHHHHHH")  # content hash, words, then the row counts of the arrays below
 
 
@@ -417,11 +424,14 @@ def fingerprint(
         facts.discard(0)
         fact_rows.extend(facts)
         fact_sents.extend([si] * len(facts))
-        st = 0
-        for x in map(_STATUS, infos):
-            st |= x
-        statuses.append(st)
-        skeys.append(zlib.crc32(" ".join(tokens).casefold().encode()))
+        sts = set(map(_STATUS, infos))
+        statuses.append(
+            0
+            if len(sts) == 1 and 0 in sts
+            else (1 if 1 in sts else 0) | (2 if 2 in sts else 0) | (3 if 3 in sts else 0)
+        )
+        # the sentence's word hashes as a tuple: int hashes are not salted, so every worker agrees
+        skeys.append(hash(tuple(word_hashes[-len(tokens) :])) & 0xFFFFFFFF)
         si += 1
     words = np.asarray(word_hashes, dtype=np.uint64)
     sh_all = np.unique(shingle_hashes(words, shingle_size))

@@ -176,3 +176,28 @@ def test_search_shows_every_article_of_an_event_with_the_events_merged_into_it(s
     finally:
         es.options(ignore_status=404).indices.delete(index=[articles, dedupe])
         es.close()
+
+
+def test_another_worker_reads_back_the_fingerprint_it_needs_to_verify(stack: Stack) -> None:
+    """A signature registered by one worker and fetched by another (no shared cache) scores the same."""
+    from services.dedupe.similarity import compare, near
+
+    async def roundtrip() -> tuple[Signature, Signature, int]:
+        es = async_client(ElasticSettings(url=stack.search.url, compat="osmem"))
+        try:
+            index = f"dedupe-store-{uuid.uuid4().hex[:8]}"
+            writer, reader = ElasticStore(es, index, CFG), ElasticStore(es, index, CFG)
+            await writer.ensure_index()
+            e = entry("w001", body("001"), T0)
+            await writer.register([e])
+            got = await reader.fetch([e.sig.ingest_key])
+            doc = await es.get(index=index, id=f"sig:{e.sig.ingest_key}")
+            return e.sig, got[e.sig.ingest_key][0], len(doc["_source"]["fp"])
+        finally:
+            await es.close()
+
+    fresh, fetched, size = asyncio.run(roundtrip())
+    probe = entry("p002", body("002"), T0).sig
+    assert near(probe.fp, fetched.fp) == near(probe.fp, fresh.fp)
+    assert compare(probe.fp, fetched.fp, min_dice=0.4) == compare(probe.fp, fresh.fp, min_dice=0.4)
+    assert size < len(body("001"))  # the packed fingerprint (base64) is smaller than the body it replaces

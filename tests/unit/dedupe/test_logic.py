@@ -321,7 +321,7 @@ def test_dedupe_ignores_a_candidate_still_pending_after_the_wait_rather_than_los
 def test_dedupe_fingerprints_do_not_depend_on_the_process() -> None:
     code = (
         "from services.dedupe.features import fingerprint; import sys; "
-        "f = fingerprint(sys.stdin.read()); print(f.minhash.sum(), f.bands.sum(), f.terms[:3])"
+        "f = fingerprint(sys.stdin.read()); print(f.minhash.sum(), f.bands.sum(), f.terms[:3], f.sent_keys.sum())"
     )
     body = seed("000")[0]
     outs = {
