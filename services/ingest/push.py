@@ -339,7 +339,13 @@ def openapi(cfg: IngestSettings) -> dict[str, Any]:
         return out
 
     record = {"$ref": "#/components/schemas/Record"}
-    listed = {"type": "array", "items": record, "minItems": 1, "maxItems": cfg.push_max_records}
+    # No maxItems: more than push_max_records is a 413 (a size limit), not a 400 for invalid data.
+    listed = {
+        "type": "array",
+        "items": record,
+        "minItems": 1,
+        "description": f"at most push_max_records ({cfg.push_max_records}) records, else 413",
+    }
     body_schema = {"oneOf": [record, listed]}
     post: dict[str, Any] = {
         "summary": "Submit articles: one JSON object, a JSON list of objects, or JSON Lines",

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings
 from pydantic import SecretStr, ValidationError
 from schemathesis import GenerationMode
-from schemathesis.checks import positive_data_acceptance
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from services.common.records import Article
 from services.common.settings.ingest import IngestSettings
@@ -242,14 +242,17 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_spec(
     push_url: str, mode: GenerationMode
 ) -> None:
     """Property-based requests generated from the served OpenAPI document (schemathesis), valid ones and
-    invalid ones: no 5xx, every status documented, every body matching its schema, invalid data refused.
-    Not checked: that every schema-valid record is accepted (records are validated semantically; the 422
-    that says why is part of the spec)."""
+    invalid ones: no 5xx, every status documented, every body and header as the spec says. Not checked,
+    because the API answers per record by design: that a schema-valid body is accepted whole (a record may
+    still fail semantic validation: 422) or that a body with one invalid record is refused whole (the good
+    ones are accepted, the bad one listed in the 202)."""
     schema = schemathesis.openapi.from_url(push_url + "/openapi.json")
 
     @given(case=schema.as_strategy(mode))
     @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
     def check(case: Any) -> None:
-        case.call_and_validate(base_url=push_url, excluded_checks=[positive_data_acceptance])
+        case.call_and_validate(
+            base_url=push_url, excluded_checks=[positive_data_acceptance, negative_data_rejection]
+        )
 
     check()
