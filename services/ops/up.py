@@ -133,7 +133,7 @@ def run(
     signal.signal(signal.SIGTERM, on_signal)
     # kafka-python logs a cancelled metadata refresh at ERROR whenever a short-lived client closes
     logging.getLogger("kafka.cluster").setLevel(logging.CRITICAL)
-    running = start_servers(settings, seeds=[snap.path] if snap else [])
+    running = start_servers(settings, seeds=snap.parts if snap else [])
     cfg = settings_for(settings, running)
     follow: journal.Journal | None = None
     clean = False

@@ -44,12 +44,13 @@ def test_a_snapshot_seeds_a_new_server_with_the_same_documents_template_and_writ
     loaded: tuple[SearchServer, Elasticsearch], tmp_path: Path
 ) -> None:
     _, es = loaded
-    snap = snapshot.take(es, tmp_path / "nf", page=10)  # several pages of search_after
+    snap = snapshot.take(es, tmp_path / "nf", page=10, part_docs=10)  # pages of search_after, parts of 10
     assert snap.documents == {"newsflow-articles-v1": 25, "newsflow-dedupe": 1}
+    assert len(snap.parts) == 1 + 3 + 1 + 1, "definitions, 3 parts of articles, the dedupe entry, aliases"
     checked = snapshot.load(tmp_path / "nf")
     assert checked is not None and checked.documents == snap.documents
 
-    again = SearchServer(seeds=[checked.path]).start(tmp_path / "logs")
+    again = SearchServer(seeds=checked.parts).start(tmp_path / "logs")
     es2 = client(again)
     try:
         cfg = ElasticSettings(url=again.url, compat="osmem")
@@ -72,7 +73,7 @@ def test_a_damaged_snapshot_file_is_named_instead_of_restoring_part_of_it(
 ) -> None:
     _, es = loaded
     snap = snapshot.take(es, tmp_path / "nf")
-    victim = snap.path / "newsflow-articles-v1.ndjson"
+    victim = next(snap.path.glob("*/newsflow-articles-v1.ndjson"))
     blob = victim.read_bytes()
     if damage == "truncate":
         victim.write_bytes(blob[: len(blob) // 2])

@@ -306,7 +306,7 @@ def test_a_damaged_snapshot_refuses_the_start_naming_the_file_and_discard_snapsh
     finally:
         es.close()
         server.stop()
-    victim = snap.path / "newsflow-articles-v1.ndjson"
+    victim = next(snap.path.glob("*/newsflow-articles-v1.ndjson"))
     victim.write_bytes(victim.read_bytes()[:-7])
 
     refused = Up(data)
