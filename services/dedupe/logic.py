@@ -93,7 +93,7 @@ class Signature:
     @property
     def band_keys(self) -> list[int]:
         """LSH band keys (none for texts too short to compare)."""
-        return [int(b) for b in self.fp.bands] if self.comparable else []
+        return self.fp.bands.tolist() if self.comparable else []
 
     @property
     def keys(self) -> tuple[str, ...]:
