@@ -10,6 +10,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
+
 from services.common import lifecycle, logs
 from services.common.settings import Settings, get_settings, masked
 from services.common.topics import STAGES
@@ -98,7 +100,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def print_report(report: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
+    # Article fields are plain Text: a title with "[bold]" or "[/]" in it is shown as written, never as markup.
     console = Console()
     if not console.is_terminal:
         console = Console(width=160)  # a pipe or a CI log: the table stays readable
@@ -114,23 +118,23 @@ def print_report(report: dict[str, Any]) -> None:
         dups = ", ".join(f"{x['source']} ({x['kind']} {x['similarity']:.2f})" for x in d["duplicates"])
         ents = ", ".join(e["name"] for e in d["entities"][:6])
         t.add_row(
-            d["source"],
-            (d["title"] or d.get("snippet") or "")[:60],
+            Text(d["source"]),
+            Text((d["title"] or d.get("snippet") or "")[:60]),
             d["published_at"] or "",
             (d["event_id"] or "")[:10],
-            dups,
-            ents,
+            Text(dups),
+            Text(ents),
         )
     console.print(t)
     if report["top_entities"]:
         te = Table("entity", "type", "documents", title="Top entities (from the index)")
         for e in report["top_entities"][:15]:
-            te.add_row(e["name"], e["type"], str(e["documents"]))
+            te.add_row(Text(e["name"]), e["type"], str(e["documents"]))
         console.print(te)
     if report["dead_letters"]:
         dl = Table("source", "stage", "reason", "detail", title="Dead letters")
         for x in report["dead_letters"]:
-            dl.add_row(str(x["source"]), x["stage"], x["reason"], (x.get("detail") or "")[:80])
+            dl.add_row(Text(str(x["source"])), x["stage"], x["reason"], Text((x.get("detail") or "")[:80]))
         console.print(dl)
 
 
@@ -180,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feed", action="append", help="an RSS/Atom feed: new entries only (repeatable)")
     p.add_argument("--poll-every", type=float, default=0, help="with --feed: poll again every N seconds")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary (for scripts)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="with the counts, each refused/failed input: source, reason, detail",
+    )
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("demo", help="run the pipeline on PATHs and report what got indexed")
@@ -209,7 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # a setting the operator got wrong: say which, without a traceback
+        # Never the input values: a model-level error would otherwise print the whole group, secrets included.
+        for err in exc.errors(include_input=False, include_url=False):
+            where = "NEWSFLOW_" + "__".join(str(p).upper() for p in err["loc"])
+            print(f"newsflow: invalid setting {where}: {err['msg']}", file=sys.stderr)
+        return 2
     try:
         return int(args.func(args, settings))
     except KeyboardInterrupt:

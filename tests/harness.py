@@ -20,7 +20,8 @@ from services.common.kafka import create_topics, producer
 from services.common.records import InboxItem
 from services.common.settings import ElasticSettings, KafkaSettings, Settings
 from services.common.topics import STAGES, Stage
-from services.ingest.submit import expand, max_input_bytes, read_item, send
+from services.ingest.reader import read_items
+from services.ingest.submit import send
 from services.ops.embedded import Stack
 from services.ops.init import init
 from services.ops.supervisor import Running, WorkerProc
@@ -101,8 +102,7 @@ class Pipeline:
 
     def send_paths(self, *paths: str | Path) -> None:
         assert self.tracker is not None
-        for source, path in expand([str(p) for p in paths]):
-            item = read_item(source, path, max_input_bytes(self.settings))
+        for item in read_items(list(paths), self.settings.ingest):
             iid = item.ingest_id if isinstance(item, InboxItem) else item.trace.ingest_id  # type: ignore[union-attr]
             self.tracker.expect(iid)
             send(self.settings, self.producer, item)

@@ -15,7 +15,10 @@ def register(sub: Any) -> None:
     p.add_argument(
         "query", nargs="?", default="*", help="words to look for ('*', the default, for everything)"
     )
-    p.add_argument("--entity", help="only documents mentioning this canonical entity id")
+    p.add_argument(
+        "--entity",
+        help="only documents mentioning this entity: its id or knowledge-base id (geonames:703448, wikidata:Q7747)",
+    )
     p.add_argument("--since", help="published at or after (ISO date or date math, e.g. now-7d)")
     p.add_argument(
         "--event",
@@ -66,24 +69,46 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
+    # Every article field is shown as plain Text, never parsed as rich markup ("[...]" in a title is text), and
+    # highlights are the server's HTML-encoded fragments turned back into text with the matches in bold.
     console = Console()
     console.print(f"{result['total_documents']} documents, {result['stories']} stories")
     t = Table("published", "title", "source", "copies", "highlight")
     for h in result["hits"]:
-        hl = " … ".join(h["highlight"].get("body", h["highlight"].get("title", [])))[:160]
+        fragments = h["highlight"].get("body", h["highlight"].get("title", []))
         t.add_row(
             (h["published_at"] or "")[:10],
-            (h["title"] or "")[:60],
-            h["source"] or "",
+            Text((h["title"] or "")[:60]),
+            Text(h["source"] or ""),
             str(h["duplicate_count"]),
-            hl,
+            highlight_text(fragments, limit=160),
         )
     console.print(t)
     for name, buckets in result["facets"].items():
         if buckets:
-            console.print(f"[bold]{name}[/]: " + ", ".join(f"{b['key']} ({b['documents']})" for b in buckets))
+            line = Text(f"{name}: ", style="bold")
+            line.append(", ".join(f"{b['key']} ({b['documents']})" for b in buckets))
+            console.print(line)
     return 0
+
+
+def highlight_text(fragments: list[str], limit: int) -> Any:
+    """HTML-encoded highlight fragments (``<em>`` the only markup) as rich Text: entities decoded, matches bold."""
+    import html
+    import re
+
+    from rich.text import Text
+
+    out = Text()
+    for i, fragment in enumerate(fragments):
+        if i:
+            out.append(" … ")
+        for j, piece in enumerate(re.split(r"</?em>", fragment)):
+            out.append(html.unescape(piece), style="bold" if j % 2 else "")
+    out.truncate(limit)
+    return out
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:

@@ -8,7 +8,6 @@ import logging
 from collections.abc import Sequence
 
 import faust
-from aiohttp import web
 
 from services.common import metrics
 from services.common.records import Article, InboxItem, utcnow
@@ -17,7 +16,7 @@ from services.common.settings import Settings
 from services.common.worker import serve
 from services.ingest import logic
 from services.ingest.language import detector
-from services.ingest.push import make_push_app
+from services.ingest.push import PushServer, start_push
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +24,7 @@ log = logging.getLogger(__name__)
 def worker(settings: Settings) -> Worker[InboxItem]:
     cfg = settings.ingest
     detector(cfg.languages)  # load the language models (~2 s) now, not on the first article
-    push_runner: list[web.AppRunner] = []
+    push_servers: list[PushServer] = []
 
     def parse(items: Sequence[InboxItem]) -> list[StepResult]:
         return [list(logic.parse_item(item, utcnow(), cfg)) for item in items]
@@ -42,20 +41,18 @@ def worker(settings: Settings) -> Worker[InboxItem]:
             await runtime.publish("raw", [(a.id, a) for a in articles])  # acknowledged before the 202
             metrics.MESSAGES.labels("ingest", "ok").inc(len(articles))
 
-        runner = web.AppRunner(make_push_app(publish, cfg))
-        await runner.setup()
-        await web.TCPSite(runner, cfg.push_host, cfg.push_port).start()
-        push_runner.append(runner)
+        server = await start_push(publish, cfg)  # every limit of the settings, the connection cap included
+        push_servers.append(server)
         log.info(
             "push API listening host=%s port=%s token=%s",
             cfg.push_host,
-            cfg.push_port,
+            server.port,
             "required" if cfg.push_token else "off",
         )
 
     async def stop_push() -> None:
-        for runner in push_runner:
-            await runner.cleanup()
+        for server in push_servers:
+            await server.close()
 
     return Worker(
         stage="ingest",
