@@ -133,6 +133,8 @@ def run(
     signal.signal(signal.SIGTERM, on_signal)
     # kafka-python logs a cancelled metadata refresh at ERROR whenever a short-lived client closes
     logging.getLogger("kafka.cluster").setLevel(logging.CRITICAL)
+    if snap:
+        _say(out, f"restoring {snap.total} documents from {snap.path} (osmem loads ~650 a second on 2 cores)")
     running = start_servers(settings, seeds=snap.parts if snap else [])
     cfg = settings_for(settings, running)
     follow: journal.Journal | None = None
