@@ -660,7 +660,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, object]] = {}
     n_gold = sum(len(d.gold) for d in docs)
     print(
-        f"GUM news: {len(docs)} documents, {n_gold} gold names "
+        f"{args.data.name}: {len(docs)} documents, {n_gold} gold names "
         f"({', '.join(f'{k} {v}' for k, v in sorted(Counter(g.cls for d in docs for g in d.gold).items()))})"
     )
     for vname, vdocs in variants.items():

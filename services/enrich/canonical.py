@@ -260,6 +260,7 @@ _PHONETIC_STEPS: tuple[tuple[str, str], ...] = (
 )
 _INTERVOCALIC_TH = re.compile(r"(?<=[aeiouy])th(?=[aeiouy])")  # Qathafi / Qadhafi
 _FINAL_H = re.compile(r"(?<=[aeiou])h$")  # Hamzah / Hamza
+_TA_MARBUTA = re.compile(r"(?<=[^aeiou])[ae]h$")  # the Arabic feminine ending: Haniyeh / Haniyah / Haniya
 _ARTICLES = frozenset({"al", "el", "the"})
 
 
@@ -281,7 +282,7 @@ def phonetic(word: str, min_len: int = 5) -> str:
     w = "".join(words)
     if len(w) < min_len or not w.isalpha():
         return w
-    w = _FINAL_H.sub("", _INTERVOCALIC_TH.sub("d", w))
+    w = _FINAL_H.sub("", _TA_MARBUTA.sub("a", _INTERVOCALIC_TH.sub("d", w)))
     for a, b in _PHONETIC_STEPS:
         w = w.replace(a, b)
     w = re.sub(r"(.)\1+", r"\1", w)  # double letters
@@ -299,7 +300,9 @@ for _group in FIRST_NAME_VARIANTS:
 
 
 def first_name_key(word: str) -> str:
-    key = phonetic(word)
+    """The key of a given name: :func:`phonetic`, transliteration variants of one name folded together, and
+    the Arabic "Abd al-" compounds written as one word (Abdelaziz / Abdulaziz / Abdul Aziz)."""
+    key = re.sub(r"^abd[aiu]l(?=[a-z]{3})", "abdul", phonetic(word))
     return _FIRST_NAME_CLASS.get(key, key)
 
 

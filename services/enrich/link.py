@@ -68,10 +68,25 @@ def candidates(kb: KnowledgeBase, label: str, name: str) -> list[Choice]:
     return out
 
 
+def effective_tier(c: Choice, choices: list[Choice]) -> int:
+    """An alternate name of a place ten times more prominent than every place of that name counts as a name:
+    "Calcutta" is Kolkata (4.6M), not the small town whose own name it is."""
+    if c.tier == TIER_ALT:
+        names = [o.entry.prior for o in choices if o.tier == TIER_NAME]
+        if names and c.entry.prior >= 10 * max(names):
+            return TIER_NAME
+    return c.tier
+
+
 def choose(choices: list[Choice], countries: Collection[str] = ()) -> Choice | None:
     """The best choice: most trusted tier, then one in a country the article already names, then the prior."""
     if not choices:
         return None
     return max(
-        choices, key=lambda c: (c.tier, bool(c.entry.country) and c.entry.country in countries, c.entry.prior)
+        choices,
+        key=lambda c: (
+            effective_tier(c, choices),
+            bool(c.entry.country) and c.entry.country in countries,
+            c.entry.prior,
+        ),
     )

@@ -38,7 +38,7 @@ from services.enrich.canonical import (
 )
 from services.enrich.kb import KbEntry, KnowledgeBase, family
 from services.enrich.labels import Candidate, decide_labels
-from services.enrich.link import TIER_CURATED, TIER_NAME, Choice, candidates, choose
+from services.enrich.link import TIER_CURATED, TIER_NAME, Choice, candidates, choose, effective_tier
 from services.enrich.model import Span
 from services.enrich.resources import Resources
 
@@ -193,9 +193,10 @@ def _local_ids(
 def _clear(choices: list[Choice]) -> bool:
     """One choice is better than every other before any context: a higher tier (a curated alias, a name over
     an alternate name) or a prior ten times larger."""
-    ranked = sorted(choices, key=lambda c: (c.tier, c.entry.prior), reverse=True)
+    ranked = sorted(choices, key=lambda c: (effective_tier(c, choices), c.entry.prior), reverse=True)
     a, b = ranked[0], ranked[1]
-    return a.tier > b.tier or (a.tier >= TIER_NAME and a.entry.prior >= 10 * max(b.entry.prior, 1.0))
+    ta, tb = effective_tier(a, choices), effective_tier(b, choices)
+    return ta > tb or (ta >= TIER_NAME and a.entry.prior >= 10 * max(b.entry.prior, 1.0))
 
 
 def _person_short_forms(
