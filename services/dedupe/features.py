@@ -44,6 +44,7 @@ _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\
 # Sentence ends: . ! ? … (maybe followed by a closing quote/bracket) then space and a capital, digit or opening
 # quote; CJK full stops; line breaks. The separator is the matched group (spaces; nothing after a CJK stop).
 _SENT_END = re.compile(r"[.!?…](?:[\"”’»)\]](\s+)|(\s+)(?=[\"“‘«(\[]?[A-Z0-9À-ÖØ-Þ]))|[。！？]()|(\n+)")
+_DIGIT = re.compile(r"\d")
 _NOT_LETTER = re.compile(r"[\W\d_]+")
 _QUOTE = re.compile('["“”«»„]')
 _HASH, _STEM, _NAME, _FACT, _STATUS = (itemgetter(i) for i in range(5))  # of a _word tuple
@@ -181,7 +182,7 @@ def _word(token: str) -> WordInfo:
     stop = low in STOPWORDS or (len(low) == 1 and not ("\u3040" <= low <= "\ufaff"))
     sh = 0 if stop else (zlib.crc32(low[:STEM_PREFIX].encode()) or 1)
     named = token[0].isupper() and len(low) > 1 and not stop and low not in COMMON_NAMES
-    if any(c.isdigit() for c in low):
+    if not low.isalpha() and _DIGIT.search(low):
         fact = _fact(FACT_NUMBER, low)
     elif low in SPELLED:
         fact = _fact(FACT_NUMBER, SPELLED[low])

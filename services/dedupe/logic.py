@@ -246,10 +246,7 @@ def _leads_agree(
 
 
 def _same_facts(a: Signature, b: Signature, cfg: DedupeSettings) -> bool:
-    return (
-        similarity.fact_conflicts(a.fp, b.fp, min_dice=cfg.rewrite_sentence_dice) == 0
-        and similarity.fact_conflicts(b.fp, a.fp, min_dice=cfg.rewrite_sentence_dice) == 0
-    )
+    return similarity.fact_conflicts_both(a.fp, b.fp, min_dice=cfg.rewrite_sentence_dice) == (0, 0)
 
 
 def match(

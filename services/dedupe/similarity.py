@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from services.dedupe.features import FACT_DATE, FACT_NAME, FACT_NUMBER, Fingerprint
+from services.dedupe.features import FACT_NAME, Fingerprint
 
 
 @dataclass(frozen=True)
@@ -244,43 +244,60 @@ def fact_conflicts(
     """Key facts that differ between sentences of ``a`` and ``b`` that otherwise say the same thing.
 
     Each sentence of ``a`` (its first ``lead`` informative ones only, when given) is paired with its closest
-    sentence of ``b`` (Dice >= ``min_dice``). A pair conflicts when, for one kind of fact (number, calendar word,
-    name), each side has one the other text lacks altogether (a substitution: another score, figure, day, person;
-    a fact only dropped, as cut-down copies drop words, is no conflict), or when one is tentative and the other
-    done ("in talks to buy" / "completed the purchase"). The count of conflicting pairs.
+    sentence of ``b`` (a counterpart, see ``_counterparts``). A pair conflicts when, for one kind of fact (number,
+    calendar word; a name only in nearly the same sentence), each side has one the other text lacks altogether (a
+    substitution: another score, figure, day, person; a fact only dropped, as cut-down copies drop words, is no
+    conflict), or when one is tentative and the other done ("in talks to buy" / "completed the purchase"). The
+    count of conflicting pairs.
     """
+    return fact_conflicts_both(a, b, min_dice=min_dice, min_terms=min_terms, lead=lead)[0]
+
+
+def fact_conflicts_both(
+    a: Fingerprint, b: Fingerprint, *, min_dice: float, min_terms: int = 3, lead: int | None = None
+) -> tuple[int, int]:
+    """``fact_conflicts(a, b)`` and ``fact_conflicts(b, a)`` from one sentence comparison, in array operations."""
     if a.n_sentences == 0 or b.n_sentences == 0:
-        return 0
+        return 0, 0
     m = sentence_overlap(a, b.sent_terms, b.sent_index, b.n_sentences)
     sa = a.sent_sizes.astype(np.float64)
     sb = b.sent_sizes.astype(np.float64)
     dice = 2.0 * m / (sa[:, None] + sb[None, :])
     pairs = _counterparts(m, dice, sa, sb, min_dice)
+    fa, fb = _only(a, b), _only(b, a)  # (sentences, 3): has a fact of each kind the other text lacks
+    return (
+        _conflicts(dice, pairs, a, b, fa, fb, min_terms, lead),
+        _conflicts(dice.T, pairs.T, b, a, fb, fa, min_terms, lead),
+    )
+
+
+def _only(x: Fingerprint, other: Fingerprint) -> npt.NDArray[np.bool_]:
+    out = np.zeros((x.n_sentences, 3), dtype=np.bool_)
+    if x.fact_terms.size:
+        lack = ~np.isin(x.fact_terms, other.fact_terms)
+        out[x.fact_sent[lack], (x.fact_terms[lack] >> np.uint32(30)).astype(np.intp)] = True
+    return out
+
+
+def _conflicts(
+    dice: npt.NDArray[np.float64],
+    pairs: npt.NDArray[np.bool_],
+    a: Fingerprint,
+    b: Fingerprint,
+    fa: npt.NDArray[np.bool_],
+    fb: npt.NDArray[np.bool_],
+    min_terms: int,
+    lead: int | None,
+) -> int:
+    rows = np.arange(a.n_sentences)
     best = np.where(pairs, dice, -1.0).argmax(axis=1)
-    best_dice = dice[np.arange(a.n_sentences), best]
-    ok = pairs[np.arange(a.n_sentences), best] & (a.sent_sizes >= min_terms)
+    ok = pairs[rows, best] & (a.sent_sizes >= min_terms)
     if lead is not None:
         ok &= np.cumsum(a.sent_sizes >= min_terms) <= lead
     if not ok.any():
         return 0
-    all_a, all_b = set(a.fact_terms.tolist()), set(b.fact_terms.tolist())
-    fa = _by_sentence(a)
-    fb = _by_sentence(b)
-    conflicts = 0
-    for i in np.nonzero(ok)[0].tolist():
-        j = int(best[i])
-        if {int(a.sent_status[i]), int(b.sent_status[j])} == {1, 2}:
-            conflicts += 1
-            continue
-        kinds = {FACT_NUMBER, FACT_DATE} | ({FACT_NAME} if best_dice[i] >= NAME_CONFLICT_DICE else set())
-        only_a = {f >> 30 for f in fa.get(i, ()) if f not in all_b} & kinds
-        if only_a and any(f >> 30 in only_a for f in fb.get(j, ()) if f not in all_a):
-            conflicts += 1
-    return conflicts
-
-
-def _by_sentence(f: Fingerprint) -> dict[int, list[int]]:
-    out: dict[int, list[int]] = {}
-    for t, si in zip(f.fact_terms.tolist(), f.fact_sent.tolist(), strict=True):
-        out.setdefault(si, []).append(t)
-    return out
+    sta, stb = a.sent_status, b.sent_status[best]
+    status = ((sta == 1) & (stb == 2)) | ((sta == 2) & (stb == 1))
+    both = fa & fb[best]
+    both[:, FACT_NAME] &= dice[rows, best] >= NAME_CONFLICT_DICE
+    return int((ok & (status | both.any(axis=1))).sum())

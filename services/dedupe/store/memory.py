@@ -58,6 +58,19 @@ class PostingIndex:
         if self.n_recent >= self.fold_at:
             self.fold()
 
+    def add_all(self, keys: Sequence[int], serial: int) -> None:
+        """``add`` of each key, for one arrival."""
+        recent = self.recent
+        for key in keys:
+            have = recent.get(key)
+            if have is None:
+                recent[key] = [serial]
+            else:
+                have.append(serial)
+        self.n_recent += len(keys)
+        if self.n_recent >= self.fold_at:
+            self.fold()
+
     def fold(self) -> None:
         if not self.recent:
             return
@@ -172,12 +185,8 @@ class MemoryStore:
         self.keys_by_serial.append(ik)
         self.serial[ik] = n
         self.sigs[ik] = Stored.of(sig)
-        for k in sig.exact_keys:
-            self.by_key.add(key64(k), n)
-        for b in sig.band_keys:
-            self.by_key.add(b, n)
-        for t in sig.terms:
-            self.by_term.add(key64(t), n)
+        self.by_key.add_all([key64(k) for k in sig.exact_keys] + sig.band_keys, n)
+        self.by_term.add_all([key64(t) for t in sig.terms], n)
 
     async def candidates(self, sigs: Sequence[Signature]) -> dict[str, list[str]]:
         return {s.ingest_key: self.candidates_sync(s) for s in sigs}
