@@ -89,7 +89,15 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from services.ops import demo
 
     logs.setup("WARNING" if args.json else settings.log_level)
-    report = demo.run(settings, args.paths, timeout_s=args.timeout, progress=not args.json)
+    from services.ops.snapshot import SnapshotError
+
+    try:
+        report = demo.run(
+            settings, args.paths, timeout_s=args.timeout, progress=not args.json, keep=args.keep
+        )
+    except SnapshotError as exc:
+        print(f"newsflow demo --keep: cannot restore the search index: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:
@@ -195,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for every input to end")
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="start from the data dir's snapshot (as `newsflow up` keeps it) and snapshot at the end",
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("config", help="print the effective settings (secrets masked)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -16,8 +17,9 @@ from services.common.settings import Settings
 from services.common.topics import STAGES
 from services.ingest.reader import Refusals, read_items
 from services.ingest.submit import send
+from services.ops import snapshot
 from services.ops.init import init, settings_for
-from services.ops.supervisor import start_servers
+from services.ops.supervisor import running_supervisor, start_servers
 from services.ops.tracking import Tracker
 
 log = logging.getLogger(__name__)
@@ -102,10 +104,26 @@ def _z(value: str | None) -> str | None:
 
 
 def run(
-    settings: Settings, paths: list[str], timeout_s: float = 600.0, progress: bool = False
+    settings: Settings,
+    paths: list[str],
+    timeout_s: float = 600.0,
+    progress: bool = False,
+    keep: bool = False,
 ) -> dict[str, Any]:
-    """Start servers and workers, ingest ``paths``, wait for every record to end, report from the index."""
-    running = start_servers(settings)
+    """Start servers and workers, ingest ``paths``, wait for every record to end, report from the index.
+
+    With ``keep`` the embedded search server starts from the data dir's snapshot (the one `newsflow up` keeps)
+    and a snapshot is written at the end, so the report covers what the data dir held before as well."""
+    data = Path(settings.data_dir)
+    keep = keep and not settings.es.url
+    snap: snapshot.Snapshot | None = None
+    if keep:
+        if running_supervisor(settings):
+            raise RuntimeError(
+                f"`newsflow up` runs with the data dir {data}: stop it first (or ingest into it)"
+            )
+        snap = snapshot.load(data)  # SnapshotError names a damaged file
+    running = start_servers(settings, seeds=snap.parts if snap else [])
     try:
         cfg = settings_for(settings, running)
         init(cfg)
@@ -157,6 +175,12 @@ def run(
         finally:
             es.close()
         restarts = {stage: running.restarts.get(stage, 0) for stage in STAGES}
+        if keep:
+            es = sync_client(cfg.es)
+            try:
+                snapshot.take(es, data)
+            finally:
+                es.close()
         return {
             "articles_in": tracker.records_in(),
             "indexed": len(documents),

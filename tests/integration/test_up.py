@@ -347,3 +347,26 @@ def test_bench_runs_on_a_tiny_input_and_reports_every_figure(tmp_path: Path) -> 
         "rss_mb",
     }
     assert set(r["stage_seconds"]) == set(r["rss_mb"]) == {"ingest", "dedupe", "enrich", "index"}
+
+
+def test_demo_keep_starts_from_the_data_dirs_snapshot_and_leaves_one(tmp_path: Path) -> None:
+    env = cli_env() | {"NEWSFLOW_DATA_DIR": str(tmp_path / "nf")}
+
+    def demo() -> dict[str, Any]:
+        out = subprocess.run(
+            [sys.executable, "-m", "services.cli", "demo", "--keep", "--json", "seeds/"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        report: dict[str, Any] = json.loads(out.stdout)
+        return report
+
+    first = demo()
+    assert snapshot.load(tmp_path / "nf") is not None
+    second = demo()
+    assert sorted(d["id"] for d in second["documents"]) == sorted(d["id"] for d in first["documents"])
+    assert second["indexed"] == first["indexed"], "the seeds again are no new documents"
