@@ -91,6 +91,52 @@ def _add_places(text: str, cands: list[Candidate], res: Resources) -> list[Candi
     return sorted(cands + added, key=lambda c: c.start)
 
 
+_NAME_PHRASE = re.compile(r"\b[A-Z][\w'’.\-]*(?: (?:of |the |and )?[A-Z][\w'’.\-]*){0,4}")
+KB_ADD_MIN_PLACE = (
+    100_000  # a city the model missed is added only when at least this big (1M: -0.003 F1 on gum-more)
+)
+
+
+def _add_known(text: str, cands: list[Candidate], res: Resources) -> list[Candidate]:
+    """Names the model missed that the knowledge base knows well: a curated person, organisation or place, a
+    country, US state or continent, a city of a million or more ("X said on Monday" where X is in the KB)."""
+    kb = res.kb
+    if kb is None:
+        return cands
+    taken = sorted((c.start, c.end) for c in cands)
+    added: list[Candidate] = []
+    for m in _NAME_PHRASE.finditer(text):
+        s, e = m.start(), m.end()
+        if any(a < e and s < b for a, b in taken):
+            continue
+        phrase = m.group().rstrip(".")
+        e = s + len(phrase)
+        key = fold(phrase)
+        if not key or key.lower() in ("i", "a") or (phrase.isupper() and len(phrase) <= 2):
+            continue
+        entry = None
+        i = kb.curated.get(key)
+        if i is not None:
+            entry = kb.entries[i]
+        else:
+            for j in kb.names.get(key, []):
+                ent = kb.entries[j]
+                if (key, j) in kb.primary and (
+                    ent.kind in ("country", "state", "continent")
+                    or (ent.kind == "city" and ent.prior >= KB_ADD_MIN_PLACE)
+                ):
+                    entry = ent
+                    break
+            if entry is None and len(phrase.split()) >= 2:
+                p = person_name(phrase)
+                hits = kb.persons.get(p.key(), []) if p is not None and p.is_full else []
+                curated = [kb.entries[h] for h in hits if kb.entries[h].kind == "curated"]
+                entry = curated[0] if curated else None
+        if entry is not None:
+            added.append(Candidate(s, e, entry.type, phrase, fixed=True))
+    return sorted(cands + added, key=lambda c: c.start) if added else cands
+
+
 def decide_labels(text: str, spans: Sequence[Span], res: Resources) -> list[Candidate]:
     """The model's spans, cleaned and re-typed where the alias file, the gazetteer or the article disagree."""
     fixes = res.fixes
@@ -131,6 +177,8 @@ def decide_labels(text: str, spans: Sequence[Span], res: Resources) -> list[Cand
                     c.label = best
     if "place_add" in fixes:
         cands = _add_places(text, cands, res)
+    if "kb_add" in fixes:
+        cands = _add_known(text, cands, res)
     if "surname_add" in fixes:
         cands = _add_surnames(text, cands, res)
     return cands

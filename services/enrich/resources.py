@@ -33,6 +33,7 @@ ALL_FIXES = frozenset(
         "acronyms",  # "Korean Central News Agency (KCNA)": KCNA takes the full name's id
         "trim",  # "a World Health Organisation (WHO" -> "World Health Organisation"
         "surname_add",  # "Montalvo" missed by the model where the article names "Daniel Montalvo" -> PERSON
+        "kb_add",  # a name the knowledge base knows well that the model missed (countries, curated entities)
     }
 )
 DEFAULT_FIXES = frozenset(ALL_FIXES - {"place_add"})
