@@ -198,6 +198,10 @@ def same_event(a: Signature, b: Signature, pair: similarity.Pair | None, cfg: De
     if not (a.comparable and b.comparable):
         return False
     p = pair or compare(a, b, cfg)
+    if p.verbatim >= cfg.event_min_aligned and max(p.cover_a, p.cover_b) >= 0.5:
+        # most of one is copied from the other (not stock): a follow-up over its predecessor's background. Its
+        # names are in the copied sentences, which the name overlap below leaves out (for boilerplate's sake).
+        return True
     if p.names_shared < cfg.event_min_shared_names:
         return False
     # corroboration: the same quote, paraphrased facts, or much of one text copied (a follow-up over its
