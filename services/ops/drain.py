@@ -105,7 +105,7 @@ def write_replay(settings: Settings, data_dir: str | Path) -> tuple[int, int]:
     """Write what is left in the broker (and every dead letter) to the replay file, atomically.
 
     Returns (messages a stage had not consumed, dead letters). Nothing to keep: no file."""
-    left = backlog(settings, with_dead_letters=True, quiet_ms=2000)  # once, at the end: be patient
+    left = backlog(settings, with_dead_letters=True, quiet_ms=1000)  # once, at the end: a longer quiet window
     path = Path(data_dir) / REPLAY_FILE
     rows = [m for stage in STAGES for m in left.get(stage, [])]
     dead = left.get("deadletter", [])  # type: ignore[call-overload]

@@ -370,3 +370,28 @@ def test_demo_keep_starts_from_the_data_dirs_snapshot_and_leaves_one(tmp_path: P
     second = demo()
     assert sorted(d["id"] for d in second["documents"]) == sorted(d["id"] for d in first["documents"])
     assert second["indexed"] == first["indexed"], "the seeds again are no new documents"
+
+
+def test_a_stop_that_cannot_wait_for_the_stages_loses_nothing_the_next_start_sends_the_rest_first(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "nf"
+    more = short_articles(tmp_path / "in", 200)
+    first = Up(data, NEWSFLOW_SUPERVISOR__DRAIN_TIMEOUT_S="1").ready()
+    try:
+        first.run("ingest", "--quiet", str(SEEDS), str(more))
+    finally:
+        t0 = time.monotonic()
+        assert first.stop() == 0, first.stderr[-3000:]
+        print(f"busy stop with a 1 s drain bound took {time.monotonic() - t0:.1f} s")
+    m = re.search(r"broker: (\d+) messages not consumed", first.stderr)
+    assert m and int(m.group(1)) > 0, first.stderr[-3000:]
+    assert (data / "replay.ndjson").exists()
+
+    second = Up(data).ready()
+    try:
+        docs = second.wait_records(204)
+    finally:
+        assert second.stop() == 0, second.stderr[-3000:]
+    assert re.search(r"sent \d+ messages left in the broker at the last stop", second.stderr)
+    assert records(docs) == 204, "every article once: nothing lost, nothing doubled"

@@ -155,7 +155,10 @@ class SupervisorSettings(BaseModel):
         "in the broker then goes to the replay file that the next start sends first",
     )
     stop_timeout_s: float = Field(
-        5.0, gt=0, description="longest wait for a worker or server to exit after SIGTERM before SIGKILL"
+        3.0,
+        gt=0,
+        description="longest wait for a worker or server to exit after SIGTERM before SIGKILL (safe: offsets "
+        "are committed only after the writes went through, and what is left goes to the replay file)",
     )
     pid: int | None = Field(
         None,
