@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from services.common.records import DuplicateArticle, DuplicateRef, EnrichedArticle, IndexedAck
 
@@ -79,22 +80,91 @@ def merge_duplicates(
     return merged if changed else None
 
 
+DUPLICATES_KEPT = 20
+"""Sources kept on an original's document (``duplicates[]``); every other copy is counted (``duplicate_count``,
+``duplicate_kinds``, ``duplicate_outlets``) and listed in the sources index (``sources_index``), so one story
+syndicated 5,000 times costs the same per copy as one copied twice."""
+DUPLICATE_FIELDS = ["duplicates", "duplicate_count", "duplicate_kinds", "duplicate_outlets", "duplicate_last"]
+KINDS = ("exact", "near", "rewrite")
+
+
+def sources_index(alias: str) -> str:
+    """The index listing every copy recorded, one document per arrival (``_id``: its ingest key)."""
+    return f"{alias}-sources"
+
+
+def outlet_of(ref: DuplicateRef) -> str:
+    """The outlet of a copy, for counts: the host of its URL (``www.`` dropped), else its source."""
+    host = urlsplit(ref.url or ref.source).hostname if (ref.url or "://" in ref.source) else None
+    return (host or ref.source)[:200].removeprefix("www.")
+
+
+def source_actions(index: str, dups: Sequence[DuplicateArticle]) -> list[dict[str, Any]]:
+    """Create-once entries of the sources index: the full list of copies, whatever the document keeps."""
+    acts: list[dict[str, Any]] = []
+    for d in dups:
+        acts.append({"create": {"_index": index, "_id": d.duplicate.ingest_key}})
+        acts.append(
+            {
+                "original_id": d.original_id,
+                "outlet": outlet_of(d.duplicate),
+                **d.duplicate.model_dump(mode="json"),
+            }
+        )
+    return acts
+
+
 def duplicate_actions(
-    index: str, original_id: str, dups: Sequence[DuplicateArticle], current: dict[str, Any] | None
+    index: str,
+    original_id: str,
+    dups: Sequence[DuplicateArticle],
+    current: dict[str, Any] | None,
+    *,
+    keep: int = DUPLICATES_KEPT,
+    counted: Iterable[str] = (),
 ) -> list[dict[str, Any]]:
     """Actions recording ``dups`` on the original: an optimistic-concurrency partial update when it exists,
-    else a create of a pending stub (the original is still on its way) that the original's upsert completes."""
-    refs = [d.duplicate for d in dups]
+    else a create of a pending stub (the original is still on its way) that the original's upsert completes.
+
+    The document keeps the first ``keep`` sources and exact counts: a copy is counted once, known as counted when
+    it is among the kept sources, in ``duplicate_last`` (the copies of the last update, whose sources-index entries
+    may not be written yet) or in ``counted`` (found in the sources index, written only after its count)."""
+    src = (current or {}).get("_source", {})
+    kept = list(src.get("duplicates") or [])
+    seen = {d.get("ingest_key") for d in kept} | set(src.get("duplicate_last") or []) | set(counted)
+    new: list[DuplicateRef] = []
+    for d in dups:
+        if d.duplicate.ingest_key not in seen:
+            new.append(d.duplicate)
+            seen.add(d.duplicate.ingest_key)
+    if not new:
+        return []
+    # documents from before the counts kept every source: their counts are those of the kept list
+    kinds = dict(src.get("duplicate_kinds") or {k: sum(1 for x in kept if x.get("kind") == k) for k in KINDS})
+    outlets: dict[str, int] = {o["outlet"]: int(o["count"]) for o in src.get("duplicate_outlets") or []}
+    if not src.get("duplicate_outlets"):
+        for x in kept:
+            o = outlet_of(DuplicateRef.model_validate(x))
+            outlets[o] = outlets.get(o, 0) + 1
+    for ref in new:
+        kinds[ref.kind] = kinds.get(ref.kind, 0) + 1
+        o = outlet_of(ref)
+        outlets[o] = outlets.get(o, 0) + 1
+    kept += [r.model_dump(mode="json") for r in new[: max(0, keep - len(kept))]]
+    fields = {
+        "duplicates": kept,
+        "duplicate_count": int(src.get("duplicate_count") or len(src.get("duplicates") or [])) + len(new),
+        "duplicate_kinds": {k: kinds.get(k, 0) for k in KINDS},
+        "duplicate_outlets": [
+            {"outlet": o, "count": n} for o, n in sorted(outlets.items(), key=lambda x: (-x[1], x[0]))
+        ],
+        "duplicate_last": [r.ingest_key for r in new],
+    }
     if current is None:
-        merged = merge_duplicates([], refs) or []
         return [
             {"create": {"_index": index, "_id": original_id}},
-            {"id": original_id, "pending": True, "duplicates": merged, "duplicate_count": len(merged)},
+            {"id": original_id, "pending": True, **fields},
         ]
-    src = current.get("_source", {})
-    merged_or_none = merge_duplicates(src.get("duplicates") or [], refs)
-    if merged_or_none is None:
-        return []
     return [
         {
             "update": {
@@ -104,7 +174,7 @@ def duplicate_actions(
                 "if_primary_term": current["_primary_term"],
             }
         },
-        {"doc": {"duplicates": merged_or_none, "duplicate_count": len(merged_or_none)}},
+        {"doc": fields},
     ]
 
 

@@ -49,6 +49,29 @@ class WriteResult:
     failed: list[Failure] = field(default_factory=list)
 
 
+SOURCES_MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "original_id": {"type": "keyword"},
+        "outlet": {"type": "keyword"},
+        "source": {"type": "keyword"},
+        "url": {"type": "keyword", "index": False},
+        "kind": {"type": "keyword"},
+        "similarity": {"type": "float"},
+        "seen_at": {"type": "date"},
+        "article_id": {"type": "keyword"},
+        "ingest_key": {"type": "keyword"},
+    },
+}
+
+
+def _count_fields() -> dict[str, Any]:
+    from services.index.template import mapping_properties
+
+    props = mapping_properties()
+    return {k: props[k] for k in ("duplicate_kinds", "duplicate_outlets", "duplicate_last")}
+
+
 class BulkWriter:
     def __init__(
         self,
@@ -149,6 +172,10 @@ class BulkWriter:
         return result
 
     async def _record_duplicates(self, dups: Sequence[DuplicateArticle]) -> tuple[list[Item], list[Failure]]:
+        """Copies recorded on their originals (the first ``DUPLICATES_KEPT`` sources and exact counts, see
+        ``logic.duplicate_actions``), then listed in the sources index: the cost per copy is the same for the
+        2nd and the 5,000th copy of a story (the document read and rewritten stays small)."""
+        await self._ensure_sources()
         by_original: dict[str, list[DuplicateArticle]] = defaultdict(list)
         for d in dups:
             by_original[d.original_id].append(d)
@@ -158,22 +185,66 @@ class BulkWriter:
         for _ in range(self.cfg.retries + 3):
             if not todo:
                 break
-            current = await self._mget(list(todo))
+            current = await self._duplicate_fields(list(todo))
+            counted = await self._listed([d.duplicate.ingest_key for g in todo.values() for d in g])
             pairs: list[tuple[Item, list[dict[str, Any]]]] = []
             group_of: dict[int, list[DuplicateArticle]] = {}
             for oid, group in todo.items():
-                acts = logic.duplicate_actions(self.alias, oid, group, current.get(oid))
+                acts = logic.duplicate_actions(self.alias, oid, group, current.get(oid), counted=counted)
                 head = group[0]
                 pairs.append((head, acts))
                 group_of[id(head)] = group
             g_ok, g_failed, g_conflicted = await self._send(pairs)
-            for it in g_ok:
-                ok.extend(group_of[id(it)])
+            recorded = [d for it in g_ok for d in group_of[id(it)]]
+            listed, unlisted = await self._list_sources(recorded)
+            ok.extend(listed)
+            failed.extend(unlisted)
             for f in g_failed:
                 failed.extend(Failure(d, f.reason, f.detail) for d in group_of[id(f.item)])
             todo = {group_of[id(it)][0].original_id: group_of[id(it)] for it in g_conflicted}
         for group in todo.values():
             failed.extend(Failure(d, "conflict", "original kept changing") for d in group)
+        return ok, failed
+
+    async def _ensure_sources(self) -> None:
+        """The sources index, and the count fields on an article index made before them (adding fields is
+        always allowed), once per writer."""
+        if getattr(self, "_sources_ready", False):
+            return
+        with search_calls():
+            await self.es.options(ignore_status=400).indices.create(
+                index=logic.sources_index(self.alias), mappings=SOURCES_MAPPING
+            )
+            await self.es.indices.put_mapping(index=self.alias, properties=_count_fields())
+        self._sources_ready = True
+
+    async def _duplicate_fields(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The originals' duplicate fields only (not their bodies), with the sequence numbers to guard on."""
+        with search_calls():
+            resp = await self.es.mget(index=self.alias, ids=ids, source_includes=logic.DUPLICATE_FIELDS)
+        return {d["_id"]: d for d in resp["docs"] if d.get("found")}
+
+    async def _listed(self, keys: list[str]) -> set[str]:
+        """Which of these copies the sources index lists: they were counted (an entry is written after its count)."""
+        if not keys:
+            return set()
+        with search_calls():
+            resp = await self.es.mget(index=logic.sources_index(self.alias), ids=keys, source=False)
+        return {d["_id"] for d in resp["docs"] if d.get("found")}
+
+    async def _list_sources(self, dups: list[DuplicateArticle]) -> tuple[list[Item], list[Failure]]:
+        """Sources-index entries of copies just counted (create-once: a replay finds its entry there)."""
+        if not dups:
+            return [], []
+        results = await self._bulk(logic.source_actions(logic.sources_index(self.alias), dups))
+        ok: list[Item] = []
+        failed: list[Failure] = []
+        for d, res in zip(dups, results, strict=True):
+            status = int(res.get("status", 500))
+            if 200 <= status < 300 or status == 409:
+                ok.append(d)
+            else:
+                failed.append(Failure(d, f"sources-{status}", str(res.get("error"))[:500]))
         return ok, failed
 
     async def _mget(self, ids: list[str]) -> dict[str, dict[str, Any]]:
