@@ -40,7 +40,16 @@ def build_query(
         must.append({"multi_match": {"query": text, "fields": ["title^2", "body"]}})
     filters: list[dict[str, Any]] = [{"term": {"pending": False}}]
     if entity:
-        filters.append({"term": {"entity_ids": entity}})
+        # An entity id, or a knowledge-base id ("geonames:703448", "wikidata:Q7747"): a linked entity's id is
+        # its kb_id, and kb_ids also holds the countries demonyms link to ("Ukrainian" -> Ukraine).
+        filters.append(
+            {
+                "bool": {
+                    "should": [{"term": {"entity_ids": entity}}, {"term": {"kb_ids": entity}}],
+                    "minimum_should_match": 1,
+                }
+            }
+        )
     if events:
         filters.append({"terms": {"event_id": events}})
     if since:

@@ -84,3 +84,20 @@ def test_a_one_megabyte_article_is_indexed_with_ner_bounded_and_flagged(enriched
     assert len(d["body"]) > 900_000
     assert d["ner_truncated"] is True
     assert "Maria Lopez" in d["persons"]
+
+
+def test_entities_carry_knowledge_base_ids_and_search_accepts_one(enriched: Pipeline) -> None:
+    from services.index.search import search
+
+    docs = enriched.documents()
+    linked = {(e["kb_id"], e["kb_name"]) for d in docs for e in d["entities"] if e.get("kb_id")}
+    assert ("wikidata:Q7747", "Vladimir Putin") in linked
+    kyiv = {e["kb_id"] for d in docs for e in d["entities"] if e["name"] == "Kyiv"}
+    assert kyiv == {"geonames:703448"}, "Kyiv and Kiev: one GeoNames id in every document"
+    with_putin = [d for d in docs if any(e.get("kb_id") == "wikidata:Q7747" for e in d["entities"])]
+    es = enriched.es()
+    try:
+        found = search(es, enriched.settings.es.alias, "*", entity="wikidata:Q7747", size=50)
+    finally:
+        es.close()
+    assert with_putin and found["total_documents"] == len(with_putin)
