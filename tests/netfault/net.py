@@ -14,8 +14,8 @@ error) route inside the node, ``shape(node, rate)`` puts a ``tbf`` rate limit on
 from __future__ import annotations
 
 import os
-import random
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -111,8 +111,8 @@ class Node:
 class Net:
     """The namespaces of one test; ``close()`` removes all of them (and so every link and qdisc on them)."""
 
-    run: str = field(default_factory=lambda: f"{random.getrandbits(16):04x}")
-    subnet: int = field(default_factory=lambda: random.randint(1, 254))
+    run: str = field(default_factory=lambda: secrets.token_hex(2))
+    subnet: int = field(default_factory=lambda: 1 + secrets.randbelow(254))
     nodes: dict[str, Node] = field(default_factory=dict)
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _next_host: int = 10

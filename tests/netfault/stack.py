@@ -185,6 +185,7 @@ class NetPipeline:
     workers: list[NetWorker] = field(default_factory=list)
     tracker: Tracker | None = None
     _producer: KafkaProducer | None = None
+    proxy: Proxy | None = None
     sent_at: dict[str, float] = field(default_factory=dict)
     done_at: dict[str, float] = field(default_factory=dict)
 
@@ -298,7 +299,7 @@ class NetPipeline:
 
     def stop(self) -> None:
         if self._producer is not None:
-            self._producer.close()
+            self._producer.close(timeout=5)
         if self.tracker is not None:
             self.tracker.close()
         for w in self.workers:
@@ -309,15 +310,25 @@ class NetPipeline:
                 w.proc.wait(20)
             except Exception:
                 w.proc.kill()
+        if self.proxy is not None:
+            self.proxy.stop()
 
 
 def make_net_pipeline(
-    net: Net, tmp: Path, partitions: int = 4, advertise_proxy: bool = False, via_proxy: bool = False
+    net: Net,
+    tmp: Path,
+    partitions: int = 4,
+    proxy_args: list[str] | None = None,
+    everything_via_proxy: bool = True,
 ) -> NetPipeline:
     """Servers in their namespace and the settings of a pipeline on them (workers not started yet).
-    ``via_proxy``: workers reach both servers through the fault proxy's address."""
+    ``proxy_args``: start the fault proxy with them; with ``everything_via_proxy`` the broker advertises the
+    proxy (every Kafka connection passes it) and the workers reach the search server through it too; without,
+    only a worker pointed at ``http://<proxy_addr>:9200`` passes it."""
     (tmp / "logs").mkdir(parents=True, exist_ok=True)
-    servers = start_servers(net, tmp / "logs", advertise_proxy=advertise_proxy or via_proxy)
+    via_proxy = proxy_args is not None and everything_via_proxy
+    servers = start_servers(net, tmp / "logs", advertise_proxy=via_proxy)
+    proxy = start_proxy(net, servers, tmp / "logs", *proxy_args) if proxy_args is not None else None
     prefix = "nf" + uuid.uuid4().hex[:8]
     kafka_host = servers.proxy_addr if via_proxy else servers.broker_addr
     search_host = servers.proxy_addr if via_proxy else servers.search_addr
@@ -331,7 +342,7 @@ def make_net_pipeline(
     )
     s = Settings(kafka=kafka, es=es, data_dir=str(tmp / "data"))
     create_topics(s.kafka)
-    return NetPipeline(net, servers, s, tmp, kafka_host, search_host)
+    return NetPipeline(net, servers, s, tmp, kafka_host, search_host, proxy=proxy)
 
 
 @dataclass
