@@ -101,3 +101,30 @@ def test_entities_carry_knowledge_base_ids_and_search_accepts_one(enriched: Pipe
     finally:
         es.close()
     assert with_putin and found["total_documents"] == len(with_putin)
+
+
+@pytest.mark.parametrize(
+    "content", [None, b'{"kb_id": "wikidata:Q1", "name": "X", "type": "ORG"}\n{truncated']
+)
+def test_the_enrich_worker_stops_at_start_on_a_missing_or_corrupt_kb_file(
+    tmp_path: Path, content: bytes | None
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    kb = tmp_path / "kb.jsonl"
+    if content is not None:
+        kb.write_bytes(content)
+    env = {**os.environ, "NEWSFLOW_ENRICH__KB_PATH": str(kb)}
+    got = subprocess.run(
+        [sys.executable, "-m", "services.cli", "worker", "enrich"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert got.returncode != 0
+    expected = "does not exist" if content is None else "kb.jsonl:2: not JSON"
+    assert expected in got.stderr + got.stdout
