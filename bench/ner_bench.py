@@ -7,6 +7,7 @@ counts (least disturbed by other processes). The budget: the step may cost at mo
 
     python bench/ner_bench.py                    # ../shared/data/extraction-benchmark, 1 process
     python bench/ner_bench.py --n-process 2      # both cores
+    python bench/ner_bench.py --no-linking       # the enrich step without the knowledge base (its cost)
     python bench/ner_bench.py --json out.json
 
 Exit status 1 when the overhead is above ``--max-overhead`` (0.15).
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--max-overhead", type=float, default=0.15)
+    ap.add_argument("--no-linking", action="store_true", help="local ids only (no knowledge base)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     truth = args.data / "ground-truth.json"
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     texts = [v["articleBody"] for v in json.loads(truth.read_text()).values() if v.get("articleBody")]
     words = sum(len(t.split()) for t in texts)
-    cfg = EnrichSettings(batch_size=args.batch_size)
+    cfg = EnrichSettings(batch_size=args.batch_size, linking=not args.no_linking)
     ner = SpacyNer(cfg.model, batch_size=cfg.batch_size, n_process=args.n_process)
     res = Resources.load(cfg)
 
@@ -77,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         "words": words,
         "n_process": args.n_process,
         "batch_size": args.batch_size,
+        "linking": cfg.linking,
         "bare_words_per_s": round(words / t_bare),
         "enrich_words_per_s": round(words / t_ours),
         "overhead": round(overhead, 4),
