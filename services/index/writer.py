@@ -215,7 +215,10 @@ class BulkWriter:
             await self.es.options(ignore_status=400).indices.create(
                 index=logic.sources_index(self.alias), mappings=SOURCES_MAPPING
             )
-            await self.es.indices.put_mapping(index=self.alias, properties=_count_fields())
+            # (no index yet: the first write creates it from the template, which has the fields)
+            await self.es.options(ignore_status=404).indices.put_mapping(
+                index=self.alias, properties=_count_fields()
+            )
         self._sources_ready = True
 
     async def _duplicate_fields(self, ids: list[str]) -> dict[str, dict[str, Any]]:
