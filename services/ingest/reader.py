@@ -27,7 +27,7 @@ from services.common.records import Article, InboxItem, Rejected, Trace
 from services.common.settings.ingest import IngestSettings
 from services.ingest.logic import parse_bytes
 from services.ingest.sources import Kind, inbox_item
-from services.ingest.sources.files import INPUT_SUFFIXES, Entry, read_entry, walk
+from services.ingest.sources.files import INPUT_SUFFIXES, Entry, file_ingest_id, read_entry, walk
 
 __all__ = [
     "FileInput",
@@ -74,13 +74,14 @@ def input_cap(cfg: IngestSettings) -> int:
     return max(cfg.max_article_bytes, cfg.max_html_bytes)
 
 
-def _read(entry: Entry, ingest_id: str, cfg: IngestSettings) -> FileInput | Rejected:
+def _read(entry: Entry, ingest_id: str | None, cfg: IngestSettings) -> FileInput | Rejected:
+    """``ingest_id`` None: the file's own (``file_ingest_id``: the same file read again is the same input)."""
     got = read_entry(entry, input_cap(cfg))
     if isinstance(got, tuple):
         reason, detail = got
-        trace = Trace(ingest_id=ingest_id, record=0, records=1, source=entry.source)
+        trace = Trace(ingest_id=ingest_id or uuid.uuid4().hex, record=0, records=1, source=entry.source)
         return Rejected(reason=reason, detail=detail, trace=trace)
-    return FileInput(entry.source, ingest_id, got)
+    return FileInput(entry.source, ingest_id or file_ingest_id(entry.path, got), got)
 
 
 def read_inputs(
@@ -95,11 +96,12 @@ def read_inputs(
     ``refusals``, a fresh stderr reporter when not given).
 
     Ingest ids are ``<id_prefix><position, 8 digits>`` (they order the inputs, which offline dedupe relies
-    on), or random ones when ``id_prefix`` is None (what a running stack needs: unique across runs).
+    on), or, when ``id_prefix`` is None (a running stack), the file's own id: its resolved path and content
+    hashed, so that ingesting the same file again is idempotent (``file_ingest_id``).
     """
     report = refusals if refusals is not None else Refusals()
     for n, entry in enumerate(walk(paths, suffixes, follow_symlinks=cfg.follow_symlinks)):
-        ingest_id = f"{id_prefix}{n:08d}" if id_prefix is not None else uuid.uuid4().hex
+        ingest_id = f"{id_prefix}{n:08d}" if id_prefix is not None else None
         got = _read(entry, ingest_id, cfg)
         if isinstance(got, Rejected):
             report(got)

@@ -136,8 +136,9 @@ class IngestSettings(BaseModel):
         "tests add 127.0.0.1",
     )
     feed_state_path: str = Field(
-        default=".newsflow/feeds-state.json",
-        description="JSON file keeping each feed's ETag/Last-Modified and the entries already seen",
+        default="feeds-state.json",
+        description="JSON file keeping each feed's ETag/Last-Modified and the entries already seen, so a "
+        "restart neither re-fetches every feed in full nor re-sends its entries; relative = in the data dir",
     )
     feed_seen_max: int = Field(
         default=5000,

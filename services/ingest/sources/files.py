@@ -18,6 +18,7 @@ Every refusal is a ``Rejected`` whose trace names the file, so it is dead-letter
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 import uuid
@@ -221,6 +222,14 @@ def _kind(mode: int) -> str:
     return "a special file"
 
 
+def file_ingest_id(path: Path, data: bytes) -> str:
+    """The ingest id of a file: the same file (resolved path) with the same bytes is the same input, so
+    ingesting it again is idempotent (dedupe gives the redelivered arrival its stored decision: no new document,
+    no new duplicate entry); a copy under another name, or the file changed, is a new input."""
+    digest = hashlib.sha256(os.fsencode(path.resolve()) + b"\0" + data).hexdigest()
+    return f"file-{digest[:32]}"
+
+
 class FileSource:
     """Every input file under the given paths, read whole; refused files (see above) are rejections."""
 
@@ -237,13 +246,12 @@ class FileSource:
         return walk(self.paths, follow_symlinks=self.follow_symlinks)
 
     def read_entry(self, entry: Entry) -> InboxItem | Rejected:
-        ingest_id = uuid.uuid4().hex
         got = read_entry(entry, self.max_bytes)
         if isinstance(got, tuple):
             reason, detail = got
-            trace = Trace(ingest_id=ingest_id, record=0, records=1, source=entry.source)
+            trace = Trace(ingest_id=uuid.uuid4().hex, record=0, records=1, source=entry.source)
             return Rejected(reason=reason, detail=detail, trace=trace)
-        return inbox_item(ingest_id, entry.source, got)
+        return inbox_item(file_ingest_id(entry.path, got), entry.source, got)
 
     def read(self, source: str, path: Path) -> InboxItem | Rejected:
         """One file given by name (``source`` is how it is named in traces)."""
