@@ -172,7 +172,7 @@ class BulkWriter:
         return result
 
     async def _record_duplicates(self, dups: Sequence[DuplicateArticle]) -> tuple[list[Item], list[Failure]]:
-        """Copies recorded on their originals (the first ``DUPLICATES_KEPT`` sources and exact counts, see
+        """Copies recorded on their originals (the first ``index.duplicates_kept`` sources and exact counts, see
         ``logic.duplicate_actions``), then listed in the sources index: the cost per copy is the same for the
         2nd and the 5,000th copy of a story (the document read and rewritten stays small)."""
         await self._ensure_sources()
@@ -190,7 +190,9 @@ class BulkWriter:
             pairs: list[tuple[Item, list[dict[str, Any]]]] = []
             group_of: dict[int, list[DuplicateArticle]] = {}
             for oid, group in todo.items():
-                acts = logic.duplicate_actions(self.alias, oid, group, current.get(oid), counted=counted)
+                acts = logic.duplicate_actions(
+                    self.alias, oid, group, current.get(oid), counted=counted, keep=self.cfg.duplicates_kept
+                )
                 head = group[0]
                 pairs.append((head, acts))
                 group_of[id(head)] = group
