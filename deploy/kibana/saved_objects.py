@@ -197,6 +197,14 @@ def saved_objects() -> list[dict[str, Any]]:
                         "Outlet")
     copies = most_copied_stories()
     duplicated = duplicated_search()
+    # Events are clusters of unique articles (follow-ups, other outlets' reports): the largest first.
+    events = top_terms("newsflow-events-by-size", "Events by size",
+                       "Events with the most articles (each article counted once; copies are not articles).",
+                       "event_id", "Event", size=25)
+    # One row per real-world entity however outlets spell it: the knowledge-base name (kb_names).
+    linked = top_terms("newsflow-top-kb-entities", "Top entities (knowledge base)",
+                       "Linked entities named in the most articles, one row per knowledge-base entity.",
+                       "kb_names", "Entity")
     board = dashboard([
         (over_time, (0, 0, 48, 12)),
         (people, (0, 12, 16, 15)),
@@ -204,9 +212,11 @@ def saved_objects() -> list[dict[str, Any]]:
         (places, (32, 12, 16, 15)),
         (outlets, (0, 27, 16, 15)),
         (copies, (16, 27, 32, 15)),
-        (duplicated, (0, 42, 48, 15)),
+        (events, (0, 42, 24, 15)),
+        (linked, (24, 42, 24, 15)),
+        (duplicated, (0, 57, 48, 15)),
     ])
-    return [data_view(), over_time, people, orgs, places, outlets, copies, duplicated, board]
+    return [data_view(), over_time, people, orgs, places, outlets, copies, events, linked, duplicated, board]
 
 
 def render() -> str:

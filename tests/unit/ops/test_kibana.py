@@ -87,6 +87,16 @@ def test_dashboard_shows_articles_over_time_top_entities_outlets_and_duplicates(
     assert "duplicate_count" in fields["Stories with the most copies"]
 
 
+def test_dashboard_shows_events_by_size_and_entities_by_knowledge_base_id(objects: list[dict[str, Any]]) -> None:
+    [board] = by_type(objects, "dashboard")
+    titles = {o["id"]: o["attributes"]["title"] for o in objects}
+    shown = {titles[ref["id"]] for ref in board["references"]}
+    assert {"Events by size", "Top entities (knowledge base)"} <= shown
+    fields = {o["attributes"]["title"]: set(kibana_field_uses(o)) for o in objects}
+    assert "event_id" in fields["Events by size"]
+    assert fields["Top entities (knowledge base)"] & {"kb_names", "kb_ids"}
+
+
 def test_every_field_kibana_uses_exists_in_the_index_template(objects: list[dict[str, Any]]) -> None:
     mapped = template_fields()
     missing = {(o["id"], f) for o in objects for f in kibana_field_uses(o) if f not in mapped}
