@@ -76,6 +76,12 @@ class KnowledgeBase:
     demonyms: dict[str, int] = field(default_factory=dict)  # fold(demonym) -> country entry
     primary: set[tuple[str, int]] = field(default_factory=set)  # (fold(name), entry): the entry's own name
     load_seconds: float = 0.0
+    store: SqliteStore | None = None  # an imported KB kept on disk, looked up through names/keys/persons
+
+    def __post_init__(self) -> None:
+        self.names = _Layered(self, "names", self.names)
+        self.keys = _Layered(self, "keys", self.keys)
+        self.persons = _Layered(self, "persons", self.persons)
 
     # --- building ---------------------------------------------------------------------------------------
 
@@ -130,6 +136,144 @@ class KnowledgeBase:
             "persons": len(self.persons),
             "demonyms": len(self.demonyms),
         }
+
+
+class _Layered(dict[str, list[int]]):
+    """An alias index in memory that, on lookup, adds the hits of the same index of the on-disk store."""
+
+    def __init__(self, kb: KnowledgeBase, table: str, data: dict[str, list[int]]) -> None:
+        super().__init__(data)
+        self.kb = kb
+        self.table = table
+
+    def get(self, key: str, default: Any = None) -> Any:
+        mem = super().get(key)
+        store = self.kb.store
+        disk = store.lookup(self.table, key) if store is not None else []
+        if not disk:
+            return mem if mem is not None else default
+        return (mem or []) + [i for i in disk if mem is None or i not in mem]
+
+
+SQLITE_TABLES = ("names", "keys", "persons")
+
+
+class SqliteStore:
+    """An imported KB on disk (written by ``newsflow kb import --out X.sqlite``): memory stays flat whatever
+    its size; an entry is read into the KB the first time a name finds it."""
+
+    def __init__(self, path: Path, kb: KnowledgeBase) -> None:
+        import sqlite3
+        import threading
+
+        if not path.is_file():
+            raise KbError(f"knowledge-base file {path} does not exist")
+        try:
+            self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            self.db.execute("SELECT rowid, kb_id, name, type, prior, country, geonames FROM entries LIMIT 1")
+            for table in SQLITE_TABLES:
+                self.db.execute(f"SELECT key, entry FROM {table} LIMIT 1")
+        except sqlite3.DatabaseError as exc:
+            raise KbError(f"knowledge-base file {path} is not a Newsflow KB database: {exc}") from exc
+        self.kb = kb
+        self.path = path
+        self.cache: dict[int, int] = {}  # rowid -> index in kb.entries
+        self.memo: dict[tuple[str, str], list[int]] = {}  # (table, key) -> hits, misses included
+        self.lock = threading.Lock()
+
+    def lookup(self, table: str, key: str) -> list[int]:
+        if table not in SQLITE_TABLES or not key:
+            return []
+        memo = self.memo.get((table, key))
+        if memo is not None:
+            return memo
+        with self.lock:
+            if (
+                len(self.memo) >= 200_000
+            ):  # bounded: names recur in the news, the memo keeps the frequent ones warm
+                self.memo.clear()
+            self.memo[(table, key)] = found = self._lookup(table, key)
+            return found
+
+    def _lookup(self, table: str, key: str) -> list[int]:
+        rows = self.db.execute(
+            "SELECT e.rowid, e.kb_id, e.name, e.type, e.prior, e.country, e.geonames "
+            f"FROM {table} a JOIN entries e ON e.rowid = a.entry WHERE a.key = ?",
+            (key,),
+        ).fetchall()
+        out: list[int] = []
+        for rowid, kb_id, name, type_, prior, country, geo in rows:
+            i = self.cache.get(rowid)
+            if i is None:
+                kb = self.kb
+                if geo and f"geonames:{geo}" in kb.by_id:
+                    i = kb.by_id[f"geonames:{geo}"]
+                elif kb_id in kb.by_id:
+                    i = kb.by_id[kb_id]
+                else:
+                    i = len(kb.entries)
+                    kb.entries.append(KbEntry(kb_id, name, type_, float(prior), country or "", "imported"))
+                    kb.by_id[kb_id] = i
+                    kb.primary.add((fold(name), i))
+                self.cache[rowid] = i
+            if i not in out:
+                out.append(i)
+        return out
+
+
+def write_sqlite(records: Iterable[dict[str, Any]], path: Path) -> int:
+    """An on-disk KB from KB records (what ``read_jsonl`` yields); returns the number of entries."""
+    import sqlite3
+
+    tmp = path.with_name(path.name + ".part")
+    tmp.unlink(missing_ok=True)
+    db = sqlite3.connect(tmp)
+    db.execute(
+        "CREATE TABLE entries (kb_id TEXT UNIQUE, name TEXT, type TEXT, prior REAL, country TEXT, geonames TEXT)"
+    )
+    for table in SQLITE_TABLES:
+        db.execute(f"CREATE TABLE {table} (key TEXT, entry INTEGER)")
+    n = 0
+    rows: dict[str, list[tuple[str, int]]] = {t: [] for t in SQLITE_TABLES}
+    for rec in records:
+        cur = db.execute(
+            "INSERT OR IGNORE INTO entries VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                rec["kb_id"],
+                rec["name"],
+                rec["type"],
+                float(rec.get("prior") or 1),
+                rec.get("country") or "",
+                rec.get("geonames"),
+            ),
+        )
+        if not cur.rowcount:
+            continue
+        rowid = int(cur.lastrowid or 0)
+        n += 1
+        for a in [rec["name"], *[x for x in rec.get("aliases") or [] if isinstance(x, str)]]:
+            if rec["type"] == "PERSON":
+                p = person_name(a)
+                if p is not None and p.is_full:
+                    rows["persons"].append((p.key(), rowid))
+            elif fold(a) and not fold(a).isdigit():
+                rows["names"].append((fold(a), rowid))
+                rows["keys"].append((phonetic(a), rowid))
+        if n % 50_000 == 0:
+            _flush(db, rows)
+    _flush(db, rows)
+    for table in SQLITE_TABLES:
+        db.execute(f"CREATE INDEX {table}_key ON {table} (key)")
+    db.commit()
+    db.close()
+    tmp.replace(path)
+    return n
+
+
+def _flush(db: Any, rows: dict[str, list[tuple[str, int]]]) -> None:
+    for table, got in rows.items():
+        db.executemany(f"INSERT INTO {table} VALUES (?, ?)", got)
+        got.clear()
 
 
 def _push(index: dict[str, list[int]], key: str, i: int) -> None:
@@ -361,6 +505,9 @@ def build_kb(
     if aliases_path is not None:
         add_curated(kb, load_yaml_entries(aliases_path), str(aliases_path))
     for path in imported:
-        add_imported(kb, path)
+        if path.suffix == ".sqlite":
+            kb.store = SqliteStore(path, kb)
+        else:
+            add_imported(kb, path)
     kb.load_seconds = time.perf_counter() - t0
     return kb

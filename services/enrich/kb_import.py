@@ -3,8 +3,9 @@
 Streams the dump (``.json``, ``.json.gz``, ``.json.bz2``: Wikidata's format, one entity per line inside a JSON
 array) and keeps humans, organisations and places that have an English Wikipedia article, with their labels
 and aliases in the configured languages and their sitelink count as the prior. The output is JSON lines
-(gzip when the name ends in ``.gz``) of ``{"kb_id", "name", "type", "aliases", "prior", "geonames"}``: point
-``NEWSFLOW_ENRICH__KB_PATH`` at it. An entity with a GeoNames id (P1566) adds its names to the shipped GeoNames
+(gzip when the name ends in ``.gz``) of ``{"kb_id", "name", "type", "aliases", "prior", "geonames"}``, loaded
+into memory; or, when the name ends in ``.sqlite``, an indexed database the worker reads names from on demand
+(for imports of millions of entities). Point ``NEWSFLOW_ENRICH__KB_PATH`` at it. An entity with a GeoNames id (P1566) adds its names to the shipped GeoNames
 place instead of becoming a second entry. A malformed line is reported with its number and skipped.
 """
 
@@ -155,6 +156,12 @@ def records(lines: Iterable[str], languages: Iterable[str], report: ImportReport
 def import_dump(dump: Path, out: Path, languages: Iterable[str] = ("en",)) -> ImportReport:
     """Write the KB file ``out`` from the Wikidata dump ``dump`` (see the module docstring)."""
     report = ImportReport()
+    if out.suffix == ".sqlite":  # the on-disk form: worker memory stays flat whatever the size
+        from services.enrich.kb import write_sqlite
+
+        with open_dump(dump) as src:
+            write_sqlite(records(src, languages, report), out)
+        return report
     tmp = out.with_name(out.name + ".part")
     opener: Any = gzip.open if out.name.endswith(".gz") else open
     with open_dump(dump) as src, opener(tmp, "wt", encoding="utf-8") as dst:

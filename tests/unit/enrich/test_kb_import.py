@@ -98,3 +98,30 @@ def test_newsflow_ner_stops_with_a_clear_error_when_the_kb_file_is_missing(tmp_p
         tmp_path, "ner", "--json", "--raw", str(text), env={"NEWSFLOW_ENRICH__KB_PATH": str(tmp_path / "x")}
     )
     assert got.returncode == 2 and "knowledge-base file" in got.stderr and "does not exist" in got.stderr
+
+
+def test_an_import_to_sqlite_is_linked_from_disk(tmp_path: Path) -> None:
+    out = tmp_path / "kb.sqlite"
+    report = import_dump(FIXTURE, out)
+    assert report.kept == 4 and report.bad_lines == [4]
+    kb = build_kb(imported=[out])
+    assert kb.store is not None and "wikidata:Q900001" not in kb.by_id  # nothing read before a name needs it
+    names = ["Zorvath Dynamics", "ZD Corp", "Mirela Voskanian", "Kyjiw", "Vladimir Putin"]
+    labels = ["ORG", "ORG", "PERSON", "GPE", "PERSON"]
+    got = link_article([Candidate(0, len(n), lab, n) for n, lab in zip(names, labels, strict=True)], kb)
+    assert [lk.id for lk in got] == [
+        "wikidata:Q900001",
+        "wikidata:Q900001",
+        "wikidata:Q900002",
+        "geonames:703448",
+        "wikidata:Q7747",  # the curated entry with the same QID, not a second one
+    ]
+
+
+def test_a_file_named_sqlite_that_is_not_a_kb_database_is_refused(tmp_path: Path) -> None:
+    from services.enrich.kb import KbError
+
+    bad = tmp_path / "kb.sqlite"
+    bad.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(KbError, match="not a Newsflow KB database"):
+        build_kb(geonames=False, curated_path=None, imported=[bad])
