@@ -134,6 +134,17 @@ def print_report(report: dict[str, Any]) -> None:
             Text(ents),
         )
     console.print(t)
+    if report.get("events"):
+        tv = Table("event", "articles", "copies", "first headline", "sources", title="Events")
+        for ev in report["events"]:
+            tv.add_row(
+                ev["event_id"][:10],
+                str(ev["articles"]),
+                str(ev["copies"]),
+                Text(ev["first_title"][:50]),
+                Text(", ".join(str(s) for s in ev["sources"])),
+            )
+        console.print(tv)
     if report["top_entities"]:
         te = Table("entity", "type", "documents", title="Top entities (from the index)")
         for e in report["top_entities"][:15]:

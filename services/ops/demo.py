@@ -56,6 +56,27 @@ def top_entities(es: Elasticsearch, settings: Settings, size: int = 20) -> list[
     return out
 
 
+def events_of(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events of the indexed documents, largest first: each with its articles (copies are not articles:
+    they are recorded on their original), oldest first."""
+    by_event: dict[str, list[dict[str, Any]]] = {}
+    for d in documents:
+        by_event.setdefault(d.get("event_id") or "", []).append(d)
+    out = []
+    for event_id, docs in by_event.items():
+        docs = sorted(docs, key=lambda d: (d.get("published_at") or "", d.get("source") or ""))
+        out.append(
+            {
+                "event_id": event_id,
+                "articles": len(docs),
+                "copies": sum(len(d.get("duplicates") or []) for d in docs),
+                "sources": [d.get("source") for d in docs],
+                "first_title": docs[0].get("title") or docs[0].get("snippet") or "",
+            }
+        )
+    return sorted(out, key=lambda e: (-e["articles"], e["event_id"]))
+
+
 def read_documents(es: Elasticsearch, settings: Settings) -> list[dict[str, Any]]:
     es.indices.refresh(index=settings.es.alias)
     resp = es.search(
@@ -199,6 +220,7 @@ def run(
             ],
             "duplicates_recorded": sum(1 for a in tracker.acks if a.kind == "duplicate"),
             "documents": documents,
+            "events": events_of(documents),
             "top_entities": top,
             "seconds": round(elapsed, 3),
             "worker_restarts": restarts,

@@ -150,6 +150,11 @@ def test_demo_json_reports_what_the_index_holds(tmp_path: Path) -> None:
     ]
     assert docs["000"]["event_id"] == docs["001"]["event_id"] != docs["003"]["event_id"]
     assert docs["003"]["published_at"] == "2022-02-14T00:00:00Z"
+    events = {e["event_id"]: e for e in report["events"]}
+    minsk = events[docs["000"]["event_id"]]
+    assert minsk["articles"] == 2 and minsk["copies"] == 1 and report["events"][0] is minsk  # largest first
+    assert sorted(s[len("seeds/") : len("seeds/") + 3] for s in minsk["sources"]) == ["000", "001"]
+    assert events[docs["003"]["event_id"]]["articles"] == 1
     # Issue 6: counts from a terms aggregation on the canonical id, run against the index.
     counts = {e["name"]: e["documents"] for e in report["top_entities"]}
     types = {e["name"]: e["type"] for e in report["top_entities"]}
