@@ -239,7 +239,11 @@ class DedupeSettings(BaseModel):
         description="articles decided per batch (one register + search round trip): small enough that enrich "
         "gets its first work fast, large enough that the store round trips cost little per article",
     )
-    batch_wait_s: float = Field(0.1, ge=0, description="longest wait to fill a batch")
+    batch_wait_s: float = Field(
+        0.05,
+        ge=0,
+        description="longest wait to fill a batch (a backlog fills it at once: waiting only adds latency)",
+    )
     poll_interval_s: float = Field(
         0.05, gt=0, description="how often pending verdicts are read while waiting"
     )
