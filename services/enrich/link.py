@@ -11,6 +11,7 @@ city (a city's club, a city's newspaper); a curated organisation typed GPE ("the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -21,6 +22,9 @@ from services.enrich.kb import KbEntry, KnowledgeBase, family
 # everything else.
 MIN_FUZZY_CITY = 100_000
 TIER_CURATED, TIER_NAME, TIER_ALT, TIER_KEY = 4, 3, 2, 1
+_STATE_OF = re.compile(
+    r"^(?:[Tt]he\s+)?(?:State|Commonwealth|Kingdom|Republic|Sultanate|Emirate) of (?:the )?(.+)$"
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,9 @@ def candidates(kb: KnowledgeBase, label: str, name: str) -> list[Choice]:
             out.append(Choice(e, tier))
     if out or exact:
         return out
+    m = _STATE_OF.match(name)
+    if m and family(label) == "place":  # "the State of Texas", "Kingdom of Saudi Arabia": the place itself
+        return [c for c in candidates(kb, label, m.group(1)) if c.entry.kind in ("country", "state")]
     for i in kb.keys.get(phonetic(name), []):
         e = kb.entries[i]
         if family(e.type) != family(label) or (e.kind == "city" and e.prior < MIN_FUZZY_CITY):

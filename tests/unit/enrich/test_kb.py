@@ -41,6 +41,7 @@ def links(kb: KnowledgeBase, *mentions: tuple[str, str], text: str = "") -> list
         ("Volodymyr Zelenskiy", "PERSON", "Volodymyr Zelenskyy"),
         ("Usama bin Ladin", "PERSON", "Osama bin Laden"),
         ("Moammar Qaddafi", "PERSON", "Muammar Gaddafi"),
+        ("the State of Texas", "GPE", "Texas"),
     ],
 )
 def test_names_link_to_their_knowledge_base_entry(
