@@ -161,6 +161,8 @@ async def main(maps: list[tuple[tuple[str, int], tuple[str, int]]], f: Faults) -
             conns.add(c)
             try:
                 await c.run()
+            except asyncio.CancelledError:  # the proxy stops: its connections go with it
+                c.abort()
             finally:
                 conns.discard(c)
 

@@ -75,3 +75,31 @@ def test_the_gauge_follows_the_probe_and_each_heal_counts_one_reconnect() -> Non
     asyncio.run(run())
     assert seen == [1, 0, 0, 1, 1, 0, 1]
     assert metrics.BROKER_RECONNECTS.labels("unit-health")._value.get() == 2
+
+
+def test_watch_broker_registers_one_timer_and_a_failing_probe_never_raises() -> None:
+    from services.common.health import watch_broker
+
+    class App:
+        def __init__(self) -> None:
+            self.timers: list[tuple[float, object]] = []
+
+        def timer(self, every: float) -> object:
+            def register(fn: object) -> object:
+                self.timers.append((every, fn))
+                return fn
+
+            return register
+
+    app = App()
+    watch = watch_broker(app, "unit-watch", KafkaSettings(bootstrap="127.0.0.1:1"), every_s=5.0)
+    assert metrics.BROKER_UP.labels("unit-watch")._value.get() == 0
+    [(every, fn)] = app.timers
+    assert every == 5.0
+
+    async def broken(host: str, port: int, timeout_s: float, handshake: bool) -> bool:
+        raise RuntimeError("probe bug")
+
+    watch.probe = broken
+    asyncio.run(fn())  # type: ignore[operator]
+    assert metrics.BROKER_UP.labels("unit-watch")._value.get() == 0
