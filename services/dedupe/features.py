@@ -294,14 +294,25 @@ def _sample(shingles: U32) -> U16:
     return top[keep]
 
 
-FP_VERSION = 1  # of the packed layout: a stored fingerprint of another version is recomputed from the body
-_HEADER = struct.Struct("<16sIHHHHHH")  # content hash, words, then the row counts of the arrays below
+FP_VERSION = 2  # of the packed layout: a stored fingerprint of another version is recomputed from the body
+# Content hash, words, then the row counts of the arrays below (32-bit: a 1 MB article has more than 65,535
+# shingles), then the width of the sentence indices.
+_HEADER = struct.Struct("<16sIIIIIIB")
+_U16_MAX = np.iinfo(np.uint16).max
+
+
+def _index_width(n_sentences: int) -> tuple[int, type[np.unsignedinteger[Any]]]:
+    if n_sentences <= np.iinfo(np.uint8).max:
+        return 1, np.uint8
+    if n_sentences <= _U16_MAX:
+        return 2, np.uint16
+    return 4, np.uint32
 
 
 def pack(fp: Fingerprint) -> bytes:
     """A stored arrival's fingerprint as one bytes object (what verification needs; see ``for_verification``):
     ~2 KB for a 350-word article where the arrays as numpy objects cost ~4.5 KB (a header each)."""
-    small = fp.n_sentences < 256
+    width, idx = _index_width(fp.n_sentences)
     parts = [
         _HEADER.pack(
             bytes.fromhex(fp.content_hash),
@@ -311,18 +322,18 @@ def pack(fp: Fingerprint) -> bytes:
             fp.n_sentences,
             fp.name_terms.size,
             fp.fact_terms.size,
-            1 if small else 2,
+            width,
         ),
         fp.shingles.tobytes(),
         fp.sent_terms.tobytes(),
-        fp.sent_index.astype(np.uint8 if small else np.uint16).tobytes(),
-        fp.sent_sizes.astype(np.uint16).tobytes(),
+        fp.sent_index.astype(idx).tobytes(),
+        np.minimum(fp.sent_sizes, _U16_MAX).astype(np.uint16).tobytes(),  # a size is a weight: capped is fine
         (fp.sent_status | (fp.sent_quotes.astype(np.uint8) << np.uint8(2))).tobytes(),
         fp.sent_keys.tobytes(),
         fp.name_terms.tobytes(),
-        fp.name_sent.astype(np.uint8 if small else np.uint16).tobytes(),
+        fp.name_sent.astype(idx).tobytes(),
         fp.fact_terms.tobytes(),
-        fp.fact_sent.astype(np.uint8 if small else np.uint16).tobytes(),
+        fp.fact_sent.astype(idx).tobytes(),
     ]
     return b"".join(parts)
 
@@ -330,7 +341,8 @@ def pack(fp: Fingerprint) -> bytes:
 def unpack(blob: bytes) -> Fingerprint:
     """The fingerprint ``pack`` stored (without MinHash, bands and retrieval terms)."""
     ch, n_words, n_sh, n_st, n_s, n_nt, n_ft, w = _HEADER.unpack_from(blob)
-    idx = np.uint8 if w == 1 else np.uint16
+    widths: dict[int, type[np.generic]] = {1: np.uint8, 2: np.uint16, 4: np.uint32}
+    idx = widths[w]
     pos = _HEADER.size
 
     def take(dtype: type[np.generic], n: int) -> npt.NDArray[Any]:
@@ -370,6 +382,11 @@ def unpack(blob: bytes) -> Fingerprint:
     )
 
 
+MAX_SENTENCES = int(np.iinfo(np.int16).max)
+"""Sentences an article is compared by (sentence indices are int16): a text longer than that — megabytes — is a
+copy or not by its first 32,767 sentences, and its content hash still covers the whole body."""
+
+
 def fingerprint(
     body: str,
     *,
@@ -395,6 +412,8 @@ def fingerprint(
     si = 0
     memo = _WORDS
     for sentence in split_sentences(text):
+        if si >= MAX_SENTENCES:  # what follows still changes the content hash, not the similarity features
+            break
         tokens = _TOKEN.findall(sentence)
         if not tokens:
             continue
