@@ -46,6 +46,10 @@ def to_document(a: EnrichedArticle, indexed_at: datetime) -> dict[str, Any]:
         "ner_truncated": a.ner_truncated,
         "entities": [e.model_dump(mode="json") for e in a.entities],
         "entity_ids": [e.id for e in a.entities],
+        # Knowledge-base identities: one per real-world entity however it is spelled; a demonym's kb_id is its
+        # country's, so "Ukrainian" finds Ukraine, but its name is left out of the names Kibana aggregates on.
+        "kb_ids": sorted({e.kb_id for e in a.entities if e.kb_id}),
+        "kb_names": sorted({e.kb_name for e in a.entities if e.kb_name and e.type != "NORP"}),
         "persons": persons,
         "persons_ids": persons_ids,
         "orgs": orgs,

@@ -44,6 +44,40 @@ def dup(key: str, original: str = "a1") -> DuplicateArticle:
     )
 
 
+def test_document_has_the_knowledge_base_identities_of_its_entities_once_each() -> None:
+    ents = [
+        Entity(
+            id="wikidata:Q7747",
+            name="Putin",
+            type="PERSON",
+            mentions=2,
+            kb_id="wikidata:Q7747",
+            kb_name="Vladimir Putin",
+        ),
+        Entity(
+            id="geonames:690791",
+            name="Ukraine",
+            type="GPE",
+            mentions=1,
+            kb_id="geonames:690791",
+            kb_name="Ukraine",
+        ),
+        Entity(
+            id="geonames:690791#norp",
+            name="Ukrainian",
+            type="NORP",
+            mentions=1,
+            kb_id="geonames:690791",
+            kb_name="Ukraine",
+        ),
+        Entity(id="local:person:ab12", name="Ivan Petrov", type="PERSON", mentions=1),
+    ]
+    doc = logic.to_document(enriched(entities=ents), NOW)
+    assert doc["kb_ids"] == ["geonames:690791", "wikidata:Q7747"]
+    assert doc["kb_names"] == ["Ukraine", "Vladimir Putin"]
+    assert set(doc) <= set(mapping_properties())
+
+
 def test_document_has_flat_entity_fields_for_kibana_terms_aggregations() -> None:
     doc = logic.to_document(enriched(), NOW)
     assert doc["persons"] == ["Vladimir Putin"] and doc["persons_ids"] == ["person:1"]
