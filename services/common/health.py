@@ -115,8 +115,13 @@ class BrokerWatch:
 
 
 def watch_broker(app: Any, stage: str, kafka: KafkaSettings, every_s: float = PROBE_EVERY_S) -> BrokerWatch:
-    """Probe the broker every ``every_s`` from a faust app's timer (series exist at 0 until the first probe)."""
+    """Probe the broker every ``every_s`` from a faust app's timer (series exist at 0 until the first probe).
+    Once per app: a second call returns the first watch."""
+    existing = getattr(app, "_newsflow_broker_watch", None)
+    if isinstance(existing, BrokerWatch):
+        return existing
     watch = BrokerWatch(stage, kafka)
+    setattr(app, "_newsflow_broker_watch", watch)  # noqa: B010 - our attribute on a foreign object
     metrics.BROKER_UP.labels(stage).set(0)
     metrics.BROKER_RECONNECTS.labels(stage)
     metrics.SEARCH_RECONNECTS.labels(stage)

@@ -209,7 +209,7 @@ class NetPipeline:
         }
         wenv |= env or {}
         proc = self.net.spawn(
-            node, [sys.executable, "-m", "services.cli", "worker", stage], log_path, env=wenv
+            node, [sys.executable, "-m", "tests.netfault.launch", "worker", stage], log_path, env=wenv
         )
         w = NetWorker(stage, node, proc, log_path)
         self.workers.append(w)

@@ -66,9 +66,11 @@ def _metric_soon(w: NetWorker, name: str, timeout_s: float = 30) -> float:
 def test_a_worker_partitioned_from_the_broker_beyond_its_session_timeout_hands_over_and_rejoins(
     net: Net, pipe: NetPipeline
 ) -> None:
-    """1. enrich, then dedupe: one of two workers of the stage drops off the network mid-stream for longer
-    than its session timeout (10 s here). The stream completes on the other worker while it is away (its
-    partitions moved); on heal it rejoins, and nothing it had not finished was committed."""
+    """1. enrich, then dedupe: one of two workers of the stage is partitioned from the broker mid-stream for
+    longer than its session timeout (10 s here) — the enrich worker drops off the network (its link down), the
+    dedupe worker loses only the broker (a blackhole route to it; its store stays reachable, and so does its
+    /metrics: newsflow_broker_up 0). The stream completes on the other worker while it is away (its partitions
+    moved); on heal it rejoins, takes partitions again, and nothing it had not finished was committed."""
     p = pipe
     p.start(["ingest", "dedupe", "dedupe", "enrich", "enrich", "index"])
     p.wait_ready()
@@ -81,8 +83,13 @@ def test_a_worker_partitioned_from_the_broker_beyond_its_session_timeout_hands_o
         n += 120
         _wait_docs(p, n - 100)  # mid-stream
         victim = p.of(stage)[0]
+        reconnects = _metric_soon(victim, "newsflow_broker_reconnects_total")
         cut_at = time.monotonic()
-        net.cut(victim.node)
+        broker = p.servers.broker_addr
+        if stage == "enrich":
+            net.cut(victim.node)
+        else:
+            net.route(victim.node, "blackhole", broker)
         send_stories(p, sent, n, n + 80, per_file=4)
         send_copies(p, sent, list(range(n - 40, n - 30)))
         n += 80
@@ -90,8 +97,13 @@ def test_a_worker_partitioned_from_the_broker_beyond_its_session_timeout_hands_o
         figures[f"{stage}_handover_s"] = time.monotonic() - cut_at
         time.sleep(max(0.0, 15 - (time.monotonic() - cut_at)))  # away longer than the session timeout
         assert victim.proc.poll() is None, "a partitioned worker waits, it does not die"
+        if stage == "dedupe":
+            assert victim.metric("newsflow_broker_up") == 0.0, "the operator sees the partition"
         heal_at = time.monotonic()
-        net.heal(victim.node)
+        if stage == "enrich":
+            net.heal(victim.node)
+        else:
+            net.unroute(victim.node, "blackhole", broker)
         rebalances = _metric_soon(victim, "newsflow_faust_rebalances")
         while _metric_soon(victim, "newsflow_faust_rebalances") <= rebalances:  # it rejoins its group
             assert time.monotonic() - heal_at < 180, f"{stage} worker did not rejoin: {victim.log_path}"
@@ -105,6 +117,7 @@ def test_a_worker_partitioned_from_the_broker_beyond_its_session_timeout_hands_o
             n += 20
             p.wait(timeout_s=240)
         figures[f"{stage}_rejoin_s"] = time.monotonic() - heal_at
+        assert _metric_soon(victim, "newsflow_broker_reconnects_total") > reconnects
     figures |= check_index(p, sent)
     report("partition-from-broker", **figures)
 

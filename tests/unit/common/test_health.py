@@ -94,6 +94,7 @@ def test_watch_broker_registers_one_timer_and_a_failing_probe_never_raises() -> 
     app = App()
     watch = watch_broker(app, "unit-watch", KafkaSettings(bootstrap="127.0.0.1:1"), every_s=5.0)
     assert metrics.BROKER_UP.labels("unit-watch")._value.get() == 0
+    assert watch_broker(app, "unit-watch", KafkaSettings(bootstrap="127.0.0.1:1")) is watch, "once per app"
     [(every, fn)] = app.timers
     assert every == 5.0
 
