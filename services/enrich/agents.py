@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 
 import faust
@@ -13,8 +14,11 @@ from services.common.runner import Batch, Route, StepResult, Worker
 from services.common.settings import Settings
 from services.common.worker import serve
 from services.enrich import logic
+from services.enrich.kb import KbError
 from services.enrich.model import SpacyNer
 from services.enrich.resources import Resources
+
+log = logging.getLogger(__name__)
 
 
 def count_entities(article: EnrichedArticle) -> None:
@@ -25,7 +29,11 @@ def count_entities(article: EnrichedArticle) -> None:
 def worker(settings: Settings) -> Worker[UniqueArticle]:
     cfg = settings.enrich
     ner = SpacyNer(cfg.model, batch_size=cfg.batch_size)
-    resources = Resources.load(cfg)  # alias file and gazetteer, once per process
+    try:
+        resources = Resources.load(cfg)  # knowledge base, alias file and gazetteer, once per process
+    except KbError as exc:  # never start linking nothing: say which file and entry, and stop (exit 2)
+        log.critical("KnowledgeBaseUnusable stage=enrich error=%s", exc)
+        raise SystemExit(2) from exc
 
     async def step(articles: Sequence[UniqueArticle]) -> list[StepResult]:
         # In a thread: the event loop keeps fetching the next batch and heartbeating the group while the model
