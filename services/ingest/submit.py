@@ -124,7 +124,9 @@ def submit(
             if urls:
                 sources.append(UrlSource(list(urls), fetcher))
             if feeds:
-                state = FeedState.in_data_dir(cfg.data_dir, cfg.ingest.feed_state_path, cfg.ingest.feed_seen_max)
+                state = FeedState.in_data_dir(
+                    cfg.data_dir, cfg.ingest.feed_state_path, cfg.ingest.feed_seen_max
+                )
                 sources.append(FeedSource(list(feeds), fetcher, state))
             while True:
                 for source in sources:

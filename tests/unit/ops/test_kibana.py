@@ -87,7 +87,9 @@ def test_dashboard_shows_articles_over_time_top_entities_outlets_and_duplicates(
     assert "duplicate_count" in fields["Stories with the most copies"]
 
 
-def test_dashboard_shows_events_by_size_and_entities_by_knowledge_base_id(objects: list[dict[str, Any]]) -> None:
+def test_dashboard_shows_events_by_size_and_entities_by_knowledge_base_id(
+    objects: list[dict[str, Any]],
+) -> None:
     [board] = by_type(objects, "dashboard")
     titles = {o["id"]: o["attributes"]["title"] for o in objects}
     shown = {titles[ref["id"]] for ref in board["references"]}
