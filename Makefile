@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo up test unit integration reliability lint typecheck bench bench-dedupe clean
+.PHONY: help install demo up test unit integration reliability netfault lint typecheck bench bench-dedupe clean
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ unit: $(STAMP) ## unit tests only
 
 integration: $(STAMP) ## tests through the real broker and search server
 	$(BIN)/python -m pytest -m integration $(PYTEST_ARGS)
+
+netfault: $(STAMP) ## network partitions and slow links in namespaces (root; part of make test)
+	$(BIN)/python -m pytest -m netfault $(PYTEST_ARGS)
 
 reliability: $(STAMP) ## crash/restart/outage/bad-input proofs
 	$(BIN)/python -m pytest -m reliability $(PYTEST_ARGS)

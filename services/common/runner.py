@@ -200,6 +200,7 @@ async def retrying(
         else:
             if paused_for_search:  # the server answers again
                 metrics.SEARCH_UP.set(1)
+                metrics.SEARCH_RECONNECTS.labels(stage).inc()
             return out
         log.warning(
             "dependency %s stage=%s dependency=%s attempt=%d delay=%.2f error=%s",

@@ -20,7 +20,7 @@ from aiohttp import web
 from faust.types import EventT, StreamT
 
 from services import __version__
-from services.common import metrics
+from services.common import health, metrics
 from services.common.lag import LagMonitor
 from services.common.runner import Message, Runner, Runtime, TooManyFailures, Worker
 from services.common.settings import Settings
@@ -107,7 +107,7 @@ def _add_web(app: faust.App, stage: str) -> None:
 
     @app.page("/readyz")
     async def readyz(web_: Any, request: Any) -> Any:
-        ready = bool(app.consumer.assignment()) and not app.rebalancing
+        ready = _ready(app)
         metrics.WORKER_READY.labels(stage).set(1 if ready else 0)
         return web.json_response({"stage": stage, "ready": ready}, status=200 if ready else 503)
 
@@ -202,6 +202,7 @@ def serve(worker: Worker[Any], settings: Settings) -> faust.App:
         _report(app, worker.stage)
 
     app.timer(5.0)(report)
+    health.watch_broker(app, worker.stage, settings.kafka)  # newsflow_broker_up, reconnects
     lag = LagMonitor(settings.kafka)
 
     async def read_lag() -> None:
@@ -239,9 +240,17 @@ def _guarded(call: Any) -> Any:
     return run
 
 
+def _ready(app: faust.App) -> bool:
+    """Ready: partitions assigned, no rebalance under way, and the broker answering the probe (a worker cut off
+    from the broker still holds its old assignment until it learns, after the heal, that it was evicted)."""
+    watch = getattr(app, "_newsflow_broker_watch", None)
+    broker_ok = watch is None or watch.up is not False
+    return bool(app.consumer.assignment()) and not app.rebalancing and broker_ok
+
+
 def _report(app: faust.App, stage: Stage) -> None:
     """Readiness and faust's monitor figures (lag is read from the broker: ``services.common.lag``)."""
-    metrics.WORKER_READY.labels(stage).set(1 if app.consumer.assignment() and not app.rebalancing else 0)
+    metrics.WORKER_READY.labels(stage).set(1 if _ready(app) else 0)
     monitor = app.monitor
     metrics.FAUST_REBALANCES.labels(stage).set(monitor.rebalances)
     metrics.FAUST_MESSAGES_ACTIVE.labels(stage).set(monitor.messages_active)

@@ -179,8 +179,10 @@ def test_an_unavailable_dependency_is_waited_for_without_dead_lettering_anything
         return await uniques(batch)
 
     runner, prod = make(outage)
+    reconnects = metrics.SEARCH_RECONNECTS.labels("dedupe")._value.get()
     asyncio.run(runner.run_batch([msg(0)]))
     assert calls == 21 and seen_down == [0] and metrics.SEARCH_UP._value.get() == 1
+    assert metrics.SEARCH_RECONNECTS.labels("dedupe")._value.get() == reconnects + 1
     assert dead_letters(prod) == [] and len(prod.to("newsflow.unique")) == 1
 
 
