@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from services.common.records import Rejected
 from services.common.settings.ingest import IngestSettings
 from services.ingest.encoding import decode_bytes, gunzip
-from services.ingest.extract import extract_html
+from services.ingest.formats import extract_page
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "extraction-benchmark"
 _TOKEN = re.compile(r"\w+", re.UNICODE | re.MULTILINE | re.IGNORECASE | re.DOTALL)
@@ -87,14 +87,7 @@ def extract_file(path: Path, url: str | None, cfg: IngestSettings, now: datetime
     text = decode_bytes(gunzip(path.read_bytes(), cfg.max_html_bytes), html=True)
     if isinstance(text, Rejected):
         return ""
-    got = extract_html(
-        text,
-        url,
-        now,
-        min_chars=cfg.min_html_body_chars,
-        favor_precision=cfg.html_favor_precision,
-        retry_below_chars=cfg.html_retry_below_chars,
-    )
+    got = extract_page(text, url, now, cfg)
     return "" if isinstance(got, Rejected) else got.text
 
 

@@ -23,7 +23,7 @@ import orjson
 
 from services.common.records import Rejected
 from services.common.settings.ingest import IngestSettings
-from services.ingest.extract import extract_html
+from services.ingest.extract import Extracted, extract_html
 from services.ingest.fields import parse_date
 
 _DATE_LINE = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b[ \t]*\n?", re.IGNORECASE)
@@ -131,9 +131,9 @@ def parse_json(text: str, lines: bool) -> Iterator[Parsed | Rejected]:
                 yield Parsed(item)
 
 
-def parse_html(text: str, url: str | None, now: datetime, cfg: IngestSettings) -> Iterator[Parsed | Rejected]:
-    """The one article of an HTML page (dates the page gets wrong are dropped, not held against it)."""
-    got = extract_html(
+def extract_page(text: str, url: str | None, now: datetime, cfg: IngestSettings) -> Extracted | Rejected:
+    """The article of an HTML page, extracted with the ingest settings (what ingest and its benchmark run)."""
+    return extract_html(
         text,
         url,
         now,
@@ -141,6 +141,11 @@ def parse_html(text: str, url: str | None, now: datetime, cfg: IngestSettings) -
         favor_precision=cfg.html_favor_precision,
         retry_below_chars=cfg.html_retry_below_chars,
     )
+
+
+def parse_html(text: str, url: str | None, now: datetime, cfg: IngestSettings) -> Iterator[Parsed | Rejected]:
+    """The one article of an HTML page (dates the page gets wrong are dropped, not held against it)."""
+    got = extract_page(text, url, now, cfg)
     if isinstance(got, Rejected):
         yield got
         return
