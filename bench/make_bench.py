@@ -13,6 +13,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from services.ops.bench import HEADLINE
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data" / "extraction-benchmark" / "html"
 
@@ -59,15 +61,7 @@ def main() -> None:
     (out_dir / "latest.json").write_text(text)
     f, h = full, paced
     print("| figure | full speed | half speed |\n|---|---|---|")
-    for key in (
-        "articles",
-        "e2e_articles_per_s",
-        "ner_only_articles_per_s",
-        "ratio",
-        "dedupe_ms_per_article",
-        "latency_p50_s",
-        "latency_p99_s",
-    ):
+    for key in HEADLINE:
         print(f"| {key} | {f[key]} | {h[key]} |")
     for stage in f["rss_mb"]:
         print(f"| rss_mb.{stage} | {f['rss_mb'][stage]} | {h['rss_mb'].get(stage)} |")

@@ -32,6 +32,18 @@ from services.ops.tracking import Tracker
 _WORD = re.compile(r"[A-Za-z]+")
 
 
+HEADLINE = (
+    "articles",
+    "e2e_articles_per_s",
+    "ner_only_articles_per_s",
+    "ratio",
+    "dedupe_ms_per_article",
+    "latency_p50_s",
+    "latency_p99_s",
+)
+"""The figures every bench report leads with (the command's table and `make bench`'s)."""
+
+
 def variant(text: str, r: int) -> str:
     """A distinct text of the same shape and language: the article's own words shuffled (seeded by ``r``), so
     repeats are neither copies, near-copies nor rewrites of each other, yet still English with the same names
@@ -278,15 +290,7 @@ def cmd_bench(args: Any, settings: Settings) -> int:
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     t = Table("figure", "value", title="Newsflow bench")
-    for key in (
-        "articles",
-        "e2e_articles_per_s",
-        "ner_only_articles_per_s",
-        "ratio",
-        "dedupe_ms_per_article",
-        "latency_p50_s",
-        "latency_p99_s",
-    ):
+    for key in HEADLINE:
         t.add_row(key, str(result[key]))
     for stage, sec in result["stage_seconds"].items():
         t.add_row(f"stage_seconds.{stage}", str(sec))
