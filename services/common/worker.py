@@ -85,7 +85,11 @@ def make_app(stage: Stage, settings: Settings) -> faust.App:
         producer_acks=-1,
         topic_partitions=k.partitions,
         topic_replication_factor=k.replication_factor,
-        topic_allow_declare=True,
+        # Topics are created by `newsflow init` (or `newsflow topics`), never by a worker: a worker needs no
+        # CreateTopics right, and its start does not depend on an admin round trip (a connection reset there
+        # killed a starting worker). No leader election is used, so no leader topic either.
+        topic_allow_declare=False,
+        topic_disable_leader=True,
         stream_wait_empty=True,
         broker_commit_every=100,
         broker_commit_interval=1.0,
