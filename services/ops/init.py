@@ -14,9 +14,10 @@ def settings_for(settings: Settings, running: Running) -> Settings:
     es_cfg = settings.es.model_copy(
         update={"url": running.es_url, "compat": "osmem" if running.stack else settings.es.compat}
     )
-    return settings.model_copy(
-        update={"kafka": settings.kafka.model_copy(update={"bootstrap": running.bootstrap}), "es": es_cfg}
-    )
+    kafka: dict[str, object] = {"bootstrap": running.bootstrap}
+    if running.stack:
+        kafka["partitions"] = settings.embedded_partitions
+    return settings.model_copy(update={"kafka": settings.kafka.model_copy(update=kafka), "es": es_cfg})
 
 
 def init(settings: Settings) -> None:

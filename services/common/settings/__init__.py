@@ -197,6 +197,13 @@ class Settings(BaseSettings):
         ".newsflow",
         description="run files and kept data of the embedded stack (addresses, logs, index snapshots, replay file)",
     )
+    embedded_partitions: int = Field(
+        4,
+        ge=1,
+        description="partitions per topic on the embedded broker (one machine: 4 serve 1, 2 or 4 workers of a "
+        "stage; every partition is fetched every fetch_max_wait_ms even when idle: 12 cost the broker twice the "
+        "CPU of 4); `kafka.partitions` is for the configured Kafka",
+    )
     embedded_search_gogc: int = Field(
         400,
         ge=25,

@@ -53,3 +53,19 @@ def test_retention_set_for_one_topic_keeps_the_defaults_of_the_others(
 def test_a_retention_of_zero_hours_is_refused() -> None:
     with pytest.raises(ValueError, match="retention"):
         KafkaSettings(retention_hours={"raw": 0})
+
+
+def test_the_embedded_stack_creates_fewer_partitions_than_a_configured_kafka() -> None:
+    """Every partition is fetched every fetch_max_wait_ms even when idle; on one machine 4 serve 1, 2 or 4
+    workers of a stage, so the embedded broker gets `embedded_partitions`, a configured Kafka `kafka.partitions`."""
+    from services.common.settings import Settings
+    from services.ops.embedded import Stack
+    from services.ops.init import settings_for
+    from services.ops.supervisor import Running
+
+    s = Settings()
+    embedded = settings_for(s, Running("127.0.0.1:1", "http://127.0.0.1:2", {}, stack=Stack.__new__(Stack)))
+    given = settings_for(s, Running("kafka:9092", "http://es:9200", {}, stack=None))
+    assert embedded.kafka.partitions == s.embedded_partitions == 4
+    assert given.kafka.partitions == s.kafka.partitions == 12
+    assert embedded.kafka.bootstrap == "127.0.0.1:1" and given.kafka.bootstrap == "kafka:9092"
