@@ -289,6 +289,40 @@ _PREPOSITIONS = {
     "inside",
     "across",
 }
+# Modifiers that make a place phrase name a part or a period of the place, another identity in GUM.
+_PART_OF = {
+    "north",
+    "south",
+    "east",
+    "west",
+    "northern",
+    "southern",
+    "eastern",
+    "western",
+    "northeastern",
+    "northwestern",
+    "southeastern",
+    "southwestern",
+    "central",
+    "downtown",
+    "uptown",
+    "midtown",
+    "mainland",
+    "upstate",
+    "coastal",
+    "rural",
+    "greater",
+    "inner",
+    "outer",
+    "upper",
+    "lower",
+    "ancient",
+    "classical",
+    "medieval",
+    "colonial",
+    "independent",
+    "occupied",
+}
 _POSTMODIFIER = _PREPOSITIONS | {",", "(", "who", "whose", "which", "that", "—"}
 _GROUP_SUFFIXES = ("ans", "ese", "ites", "ims", "ists", "ers", "is")
 
@@ -321,6 +355,29 @@ def _name_part(
                 break
         if not words:
             return None
+    else:
+        # The name of a place or organisation phrase is its head, before any postmodifier: "Athens, Greece" is
+        # Athens ("Greece" is a mention of its own in GUM), "the capital of independent Greece" and "a city on
+        # the shores of Lake Erie" name no place themselves. A preposition inside a name ("Bank of America",
+        # "Court of Appeals for the Ninth Circuit") follows a capitalized word and does not cut.
+        for k in range(1, len(words)):
+            w = words[k]
+            nxt = words[k + 1] if k + 1 < len(words) else ""
+            if w == "," and nxt.endswith(".") and len(nxt) <= 4:
+                continue  # "Washington, D.C.", "Acme, Inc.": part of the name
+            if (
+                w in (",", "(", "—", ";", ":")
+                or w.lower() in ("who", "whose", "which", "that", "where")
+                or (
+                    w.lower() in _PREPOSITIONS
+                    and (w.lower() not in ("of", "for") or not words[k - 1][:1].isupper())
+                )
+            ):
+                cut = k
+            else:
+                continue
+            hi, words = lo + cut - 1, words[:cut]
+            break
 
     def first_in_sentence(k: int) -> bool:
         return k == 0 or toks[k - 1].sent != toks[k].sent or toks[k - 1].text in ('"', "'", "(", ":")
@@ -359,6 +416,8 @@ def _name_part(
         start += 1
     if start > lo and toks[start - 1].text.lower() in _PREPOSITIONS:
         return None  # "the police in Texas": the name is a postmodifier, not the mention's name
+    if cls != "PERSON" and any(toks[k].text.lower() in _PART_OF for k in range(lo, start)):
+        return None  # "northeastern Oklahoma", "downtown Taipei", "ancient Greece": a part or an era of it
     run = {words_at[k] for k in range(start, hi + 1)}
     if not any(w[:1].isupper() for w in run):
         return None  # "107 killed"
