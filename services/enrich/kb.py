@@ -62,6 +62,7 @@ class KbEntry:
     prior: float  # population, or a rank for countries/states/curated, or Wikidata sitelinks
     country: str = ""  # ISO-3166 alpha-2 of a place (a country's own code)
     kind: str = ""  # country | state | continent | city | curated | imported
+    region: str = ""  # a US state's code, a city's first-level admin code (GeoNames admin1)
 
 
 @dataclass
@@ -75,6 +76,8 @@ class KnowledgeBase:
     surnames: dict[str, int] = field(default_factory=dict)  # curated one-word person alias key -> entry
     demonyms: dict[str, int] = field(default_factory=dict)  # fold(demonym) -> country entry
     primary: set[tuple[str, int]] = field(default_factory=set)  # (fold(name), entry): the entry's own name
+    # A US state and the big city that shares its name (New York / New York City, Washington / D.C.), both ways
+    namesakes: dict[int, int] = field(default_factory=dict)
     load_seconds: float = 0.0
     store: SqliteStore | None = None  # an imported KB kept on disk, looked up through names/keys/persons
 
@@ -312,7 +315,9 @@ def add_geonames(kb: KnowledgeBase, min_city_population: int = 15_000, holdout: 
         )
         by_iso[c["iso"]] = kb.add(e)
     for st in gc.get_us_states().values():
-        kb.add(KbEntry(f"geonames:{st['geonameid']}", st["name"], "GPE", STATE_PRIOR, "US", "state"))
+        kb.add(
+            KbEntry(f"geonames:{st['geonameid']}", st["name"], "GPE", STATE_PRIOR, "US", "state", st["code"])
+        )
     for cont in gc.get_continents().values():
         kb.add(KbEntry(f"geonames:{cont['geonameId']}", cont["name"], "LOC", COUNTRY_PRIOR, "", "continent"))
     for info in (c.info() for c in countryinfo.all_countries()):
@@ -339,11 +344,39 @@ def add_geonames(kb: KnowledgeBase, min_city_population: int = 15_000, holdout: 
         if pop < min_city_population:
             continue
         i = kb.add(
-            KbEntry(f"geonames:{city['geonameid']}", city["name"], "GPE", pop, city["countrycode"], "city")
+            KbEntry(
+                f"geonames:{city['geonameid']}",
+                city["name"],
+                "GPE",
+                pop,
+                city["countrycode"],
+                "city",
+                str(city.get("admin1code") or ""),
+            )
         )
         for alt in city.get("alternatenames") or []:
             if len(alt) >= 4 and _LATIN_ALT.match(alt) and not (holdout and held_out(alt)):
                 kb.alias(i, alt)
+    _state_namesakes(kb)
+
+
+def _state_namesakes(kb: KnowledgeBase) -> None:
+    """Pair each US state with the big US city of the same name: its own name (Washington, D.C., >= 500k) or
+    an alternate name in use for a city of millions (New York City); "Oklahoma" stays the state."""
+    for i, e in enumerate(kb.entries):
+        if e.kind != "state":
+            continue
+        key = fold(e.name)
+        cities = [
+            j
+            for j in kb.names.get(key, [])
+            if kb.entries[j].kind == "city"
+            and kb.entries[j].country == "US"
+            and kb.entries[j].prior >= (500_000 if (key, j) in kb.primary else 1_000_000)
+        ]
+        if cities:
+            j = max(cities, key=lambda j: kb.entries[j].prior)
+            kb.namesakes[i], kb.namesakes[j] = j, i
 
 
 def held_out(alias: str) -> bool:

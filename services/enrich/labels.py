@@ -166,6 +166,8 @@ def decide_labels(text: str, spans: Sequence[Span], res: Resources) -> list[Cand
             and res.gazetteer.demonym(c.text)
         ):
             c.label, c.fixed = "NORP", True
+    if "place_cues" in fixes:
+        _place_cues(text, cands, res, surnames)
     if "label_vote" in fixes:
         votes: dict[str, Counter[str]] = defaultdict(Counter)
         for c in cands:
@@ -182,6 +184,111 @@ def decide_labels(text: str, spans: Sequence[Span], res: Resources) -> list[Cand
     if "surname_add" in fixes:
         cands = _add_surnames(text, cands, res)
     return cands
+
+
+# The head noun of a place or facility name: "Jack London Square" typed PERSON is a facility, "Socotra Island"
+# typed ORG a location. Words that are also common surnames (Park, Hill, Church, Street, Lake) are left out.
+_LOC_HEADS = frozenset(
+    [
+        "island",
+        "islands",
+        "isle",
+        "river",
+        "bay",
+        "beach",
+        "mountain",
+        "mountains",
+        "peninsula",
+        "archipelago",
+        "canyon",
+        "desert",
+        "lagoon",
+        "strait",
+        "gulf",
+        "sea",
+        "ocean",
+        "valley",
+        "falls",
+        "reserve",
+        "coast",
+        "lakes",
+    ]
+)
+_FAC_HEADS = frozenset(
+    [
+        "square",
+        "airport",
+        "harbour",
+        "harbor",
+        "mosque",
+        "cathedral",
+        "palace",
+        "gardens",
+        "avenue",
+        "boulevard",
+        "arena",
+        "stadium",
+        "expressway",
+        "highway",
+        "temple",
+        "castle",
+        "bridge",
+    ]
+)
+_PLACE_FIRST = {"mount": "LOC", "lake": "LOC", "cape": "LOC", "fort": "GPE", "port": "GPE"}
+# A name right after one of these is a place ("in Coron", "near Napier"): people and organisations rarely
+# follow them ("in Congress" does: organisations need the KB to know the place).
+_LOCATIVE = re.compile(r"\b(?:in|near|around|across|outside|throughout|within|towards?)\s+$")
+
+
+def _place_cues(text: str, cands: list[Candidate], res: Resources, surnames: set[str]) -> None:
+    """Places the model typed PERSON or ORG, re-typed by the article's own evidence: the head noun of the name
+    ("Wat Arun Temple", "Fort Lee"), or a locative preposition before the name somewhere in the article for a
+    place the KB knows ("in Christchurch") or, typed PERSON, for a one-word name seen there twice ("to Coron ...
+    in Coron")."""
+    locative: Counter[str] = Counter()
+    cued: set[int] = set()
+    typed_place = {fold(c.text) for c in cands if c.label in ("GPE", "LOC")}
+    for n, c in enumerate(cands):
+        if _LOCATIVE.search(text, max(0, c.start - 12), c.start):
+            locative[fold(c.text)] += 1
+            cued.add(n)
+    kb = res.kb
+    for n, c in enumerate(cands):
+        if c.fixed or c.label not in ("PERSON", "ORG"):
+            continue
+        words = c.text.split()
+        head, first = fold(words[-1]), fold(words[0])
+        if len(words) >= 2 and head in _LOC_HEADS:
+            c.label, c.fixed = "LOC", True
+            continue
+        if len(words) >= 2 and c.label == "PERSON" and first in _PLACE_FIRST:
+            c.label, c.fixed = _PLACE_FIRST[first], True
+            continue
+        if len(words) >= 2 and head in _FAC_HEADS:
+            c.label, c.fixed = "FAC", True
+            continue
+        key = fold(c.text)
+        if phonetic(c.text) in surnames:
+            continue
+        known = (
+            [
+                kb.entries[i]
+                for i in kb.names.get(key, [])
+                if (key, i) in kb.primary and kb.entries[i].kind in ("country", "state", "city")
+            ]
+            if kb is not None
+            else []
+        )
+        big = any(e.kind != "city" or e.prior >= KB_ADD_MIN_PLACE for e in known)
+        if c.label == "ORG":
+            # An organisation only on its own cue: "Toronto" the team beside "in Toronto" the city stays the team.
+            retype = bool(known) and n in cued
+        else:
+            retype = (bool(known) and locative[key] > 0) or (big and key in typed_place)
+            retype = retype or (len(words) == 1 and locative[key] >= 2)
+        if retype:
+            c.label, c.fixed = "GPE", True
 
 
 _NAME_WORD = re.compile(r"[A-Z][\w'’\-]*\.?$")

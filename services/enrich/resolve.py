@@ -38,7 +38,7 @@ from services.enrich.canonical import (
 )
 from services.enrich.kb import KbEntry, KnowledgeBase, family
 from services.enrich.labels import Candidate, decide_labels
-from services.enrich.link import TIER_CURATED, TIER_NAME, Choice, candidates, choose, effective_tier
+from services.enrich.link import TIER_CURATED, TIER_KEY, TIER_NAME, Choice, candidates, choose, effective_tier
 from services.enrich.model import Span
 from services.enrich.resources import Resources
 
@@ -130,6 +130,8 @@ def link_article(cands: Sequence[Candidate], kb: KnowledgeBase | None, text: str
         chosen = choose(choices, countries)
         assert chosen is not None
         links[i] = _linked(chosen.entry, chosen.tier)
+    if kb is not None and kb.namesakes:
+        _state_or_city(cands, links, kb, text)
     # 3) local ids of the names in full the KB does not know (short forms may refer to them), then short forms
     # within the article, then local ids of the rest
     fam_votes: dict[str, Counter[str]] = defaultdict(Counter)
@@ -143,6 +145,47 @@ def link_article(cands: Sequence[Candidate], kb: KnowledgeBase | None, text: str
     _place_short_forms(cands, links)
     _local_ids(cands, links, fam_votes, scope, lambda c: True)
     return links
+
+
+_STATE_AFTER = re.compile(r"\s+[Ss]tate\b")
+_STATE_BEFORE = re.compile(r"(?:\b[Ss]tate of|\bupstate)\s+$")
+_CITY_AFTER = re.compile(r",?\s+(?:D\.\s?C\.|DC\b|City\b)")
+
+
+def _state_or_city(cands: Sequence[Candidate], links: list[_Link], kb: KnowledgeBase, text: str) -> None:
+    """A US state and the big city of its name ("New York", "Washington"): the state when the article says so
+    ("Washington state", "the state of New York", "Albany, New York") or names another city of that state,
+    else the city, the usual sense of the bare name."""
+    for i, c in enumerate(cands):
+        lk = links[i]
+        if lk.kb is None or lk.tier == TIER_KEY:
+            continue
+        me = kb.by_id.get(lk.kb.kb_id)
+        other = kb.namesakes.get(me) if me is not None else None
+        if me is None or other is None:
+            continue
+        state, city = kb.entries[me], kb.entries[other]
+        if state.kind != "state":
+            state, city = city, state
+        if fold(_surface(c.text)) != fold(state.name) or _CITY_AFTER.match(text, c.end):
+            links[i] = _linked(city, lk.tier) if _CITY_AFTER.match(text, c.end) else lk
+            continue
+        apposition = any(  # "Albany, New York": a city, then its state
+            links[j].kb is not None
+            and links[j].kb.kind == "city"  # type: ignore[union-attr]
+            and text[cands[j].end : c.start] in (", ", ",")
+            for j in range(max(0, i - 2), i)
+        )
+        said = _STATE_AFTER.match(text, c.end) or _STATE_BEFORE.search(text, max(0, c.start - 20), c.start)
+        other_city = any(
+            lk2.kb is not None
+            and lk2.kb.kind == "city"
+            and lk2.kb.country == "US"
+            and lk2.kb.region == state.region
+            and lk2.kb.kb_id != city.kb_id
+            for lk2 in links
+        )
+        links[i] = _linked(state if said or apposition or other_city else city, lk.tier)
 
 
 def _full_form(c: Candidate) -> bool:

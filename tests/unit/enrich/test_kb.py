@@ -152,3 +152,63 @@ def test_an_imported_entry_with_a_geonames_id_adds_its_names_to_that_place(tmp_p
     kb = build_kb(imported=[path])
     assert links(kb, ("Kyjiw", "GPE")) == [("geonames:703448", "Kyiv")]
     assert links(kb, ("IOrg", "ORG")) == [("wikidata:Q999999", "Imported Org")]
+
+
+def _in_text(kb: KnowledgeBase, text: str, *mentions: tuple[str, str]) -> list[str | None]:
+    cands, pos = [], 0
+    for surface, label in mentions:
+        start = text.index(surface, pos)
+        cands.append(Candidate(start, start + len(surface), label, surface))
+        pos = start + len(surface)
+    return [lk.kb.name if lk.kb else None for lk in link_article(cands, kb, text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "mentions", "expected"),
+    [
+        ("He moved to New York in May.", [("New York", "GPE")], ["New York City"]),
+        ("Upstate, New York State voters differ.", [("New York", "GPE")], ["New York"]),
+        ("the state of New York sued", [("New York", "GPE")], ["New York"]),
+        ("in Albany, New York, today", [("Albany", "GPE"), ("New York", "GPE")], ["Albany", "New York"]),
+        ("Officials in Washington said", [("Washington", "GPE")], ["Washington"]),
+        ("rain in Seattle and across Washington", [("Seattle", "GPE"), ("Washington", "GPE")], [None, None]),
+    ],
+)
+def test_a_state_and_the_city_of_its_name_are_told_apart_by_the_article(
+    kb: KnowledgeBase, text: str, mentions: list[tuple[str, str]], expected: list[str | None]
+) -> None:
+    got = _in_text(kb, text, *mentions)
+    if expected[0] is None:  # Seattle named: "Washington" is the state
+        washington = link_article(
+            [Candidate(8, 15, "GPE", "Seattle"), Candidate(31, 41, "GPE", "Washington")], kb, text
+        )[1]
+        assert washington.kb is not None and washington.kb.kind == "state"
+    else:
+        assert got == expected
+    if "Washington said" in text:
+        (lk,) = link_article([Candidate(13, 23, "GPE", "Washington")], kb, text)
+        assert lk.kb is not None and lk.kb.kind == "city"  # D.C., not the state
+
+
+def test_places_the_model_typed_person_or_org_are_retyped_by_the_article() -> None:
+    from services.enrich.labels import decide_labels
+    from services.enrich.model import Span
+
+    res = Resources.load(EnrichSettings())
+    text = "Ferries leave Napier daily. We stayed in Napier. Walk to Jack London Square. Then in Coron, and near Coron."
+    spans, pos = [], 0
+    for surface, label in [
+        ("Napier", "ORG"),
+        ("Napier", "ORG"),
+        ("Jack London Square", "PERSON"),
+        ("Coron", "PERSON"),
+        ("Coron", "PERSON"),
+    ]:
+        start = text.index(surface, pos)
+        spans.append(Span(surface, label, start, start + len(surface)))
+        pos = start + len(surface)
+    got = [(c.text, c.label) for c in decide_labels(text, spans, res)]
+    assert ("Jack London Square", "FAC") in got
+    assert got.count(("Coron", "GPE")) == 2  # unknown, after "in" and "near": a place
+    # an organisation only on its own cue ("Toronto" the team beside "in Toronto" stays the team)
+    assert [label for t, label in got if t == "Napier"] == ["ORG", "GPE"]

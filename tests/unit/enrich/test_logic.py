@@ -285,3 +285,11 @@ def test_default_fixes_are_a_subset_of_the_known_ones() -> None:
     from services.enrich.resources import ALL_FIXES
 
     assert DEFAULT_FIXES <= ALL_FIXES
+
+
+def test_pieces_go_to_the_model_in_calls_of_bounded_size() -> None:
+    from services.enrich.logic import _call_groups
+
+    groups = _call_groups(["a" * 40, "b" * 30, "c" * 50, "d" * 200, "e"], budget=100)
+    assert [[len(p) for p in g] for g in groups] == [[40, 30], [50], [200], [1]]
+    assert _call_groups([]) == []
