@@ -26,13 +26,7 @@ def _is_place_word(res: Resources, word: str) -> bool:
     return (place is not None and place.prominence >= 1_000_000) or res.gazetteer.demonym(word) is not None
 
 
-# The model's working memory grows with the text it holds at once (a batch of 32 pieces of 10k characters
-# peaked at ~470 MB over the loaded worker; 64k characters a call at ~190 MB): pieces go to the model in calls of
-# at most this many characters, whatever the batch and piece sizes.
-MODEL_CALL_CHARS = 64_000
-
-
-def _call_groups(pieces: Sequence[str], budget: int = MODEL_CALL_CHARS) -> list[list[str]]:
+def _call_groups(pieces: Sequence[str], budget: int) -> list[list[str]]:
     """Consecutive groups of ``pieces`` of at most ``budget`` characters (a longer piece alone)."""
     groups: list[list[str]] = []
     size = 0
@@ -54,7 +48,7 @@ def spans_of_texts(texts: Sequence[str], ner: Ner, cfg: EnrichSettings, res: Res
         for s, e in chunk_offsets(prepared, cfg.chunk_chars):
             pieces.append(prepared[s:e])
             owners.append((k, s))
-    found = [spans for group in _call_groups(pieces) for spans in ner.pipe(group)]
+    found = [spans for group in _call_groups(pieces, cfg.model_call_chars) for spans in ner.pipe(group)]
     out: list[list[Span]] = [[] for _ in texts]
     for (k, off), spans in zip(owners, found, strict=True):
         text = texts[k]

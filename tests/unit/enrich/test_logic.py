@@ -292,4 +292,4 @@ def test_pieces_go_to_the_model_in_calls_of_bounded_size() -> None:
 
     groups = _call_groups(["a" * 40, "b" * 30, "c" * 50, "d" * 200, "e"], budget=100)
     assert [[len(p) for p in g] for g in groups] == [[40, 30], [50], [200], [1]]
-    assert _call_groups([]) == []
+    assert _call_groups([], budget=100) == []
