@@ -106,7 +106,7 @@ class Signature:
         return self.fp.terms if self.comparable else ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: the memory store keeps one per seen article
 class Decision:
     """The final verdict on one arrival. Written once to the store; never changes (later arrivals build on it)."""
 

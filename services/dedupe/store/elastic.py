@@ -14,7 +14,7 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch
 
 from services.common.settings.dedupe import DedupeSettings
-from services.dedupe.features import FP_VERSION, Fingerprint, fingerprint, pack, unpack
+from services.dedupe.features import FP_VERSION, READABLE_FP_VERSIONS, Fingerprint, fingerprint, pack, unpack
 from services.dedupe.logic import Decision, Signature
 from services.dedupe.store.protocol import Entry, StoreUnavailable
 
@@ -251,7 +251,8 @@ class ElasticStore:
         if not keys:
             return {}
         ids = [f"sig:{k}" for k in keys if k not in self._cache] + [f"dec:{k}" for k in keys]
-        resp = await self.es.mget(index=self.index, ids=ids)
+        # not the retrieval keys and terms (~60 band keys and the names): verification never reads them
+        resp = await self.es.mget(index=self.index, ids=ids, source_excludes=["keys", "terms"])
         decs: dict[str, Decision] = {}
         for d in resp["docs"]:
             if not d.get("found"):
@@ -265,8 +266,8 @@ class ElasticStore:
 
     def _signature_from(self, src: dict[str, Any]) -> Signature:
         cfg = self.cfg
-        if src.get("fp") and src.get("fp_version") == FP_VERSION:
-            return self._signature(src, unpack(base64.b64decode(src["fp"])))
+        if src.get("fp") and src.get("fp_version") in READABLE_FP_VERSIONS:
+            return self._signature(src, unpack(base64.b64decode(src["fp"]), src["fp_version"]))
         fp = fingerprint(
             src["body"],
             shingle_size=cfg.shingle_size,

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 
 import numpy as np
 import numpy.typing as npt
@@ -76,31 +77,36 @@ class PostingIndex:
             return
         ks = np.fromiter((k for k, v in self.recent.items() for _ in v), dtype=np.uint64, count=self.n_recent)
         vs = np.fromiter((x for v in self.recent.values() for x in v), dtype=np.int32, count=self.n_recent)
-        order = np.lexsort((vs, ks))
+        # a key's arrival numbers are in order in the dict, and every run's are below the next one's: a stable sort
+        # by key alone (timsort merges the two sorted halves below in linear time) keeps them in order
+        order = np.argsort(ks, kind="stable")
         self.runs.append((ks[order], vs[order]))
         self.recent.clear()
         self.n_recent = 0
         while len(self.runs) >= 2 and self.runs[-2][0].size <= 2 * self.runs[-1][0].size:
             (k1, v1), (k2, v2) = self.runs[-2], self.runs[-1]
             keys, vals = np.concatenate([k1, k2]), np.concatenate([v1, v2])
-            order = np.lexsort((vals, keys))
+            order = np.argsort(keys, kind="stable")
             self.runs[-2:] = [(keys[order], vals[order])]
 
-    def get_many(self, keys: Sequence[int]) -> list[list[int]]:
-        """The arrival numbers of each key, oldest first (runs are in time order, each sorted by number)."""
+    def get_many(self, keys: Sequence[int]) -> list[Sequence[int]]:
+        """The arrival numbers of each key, oldest first (runs are in time order, each sorted by number). Keys
+        without postings share one empty tuple (most band keys of a batch: no list made for them)."""
+        out: list[Sequence[int]] = [()] * len(keys)
         if not keys:
-            return []
-        out: list[list[int]] = [[] for _ in keys]
+            return out
         q = np.asarray(keys, dtype=np.uint64)
         for rk, rv in self.runs:
             lo = np.searchsorted(rk, q, side="left")
             hi = np.searchsorted(rk, q, side="right")
-            for i in np.nonzero(hi > lo)[0].tolist():
-                out[i].extend(rv[lo[i] : hi[i]].tolist())
-        for i, k in enumerate(keys):
-            more = self.recent.get(k)
+            hit = np.nonzero(hi > lo)[0]
+            for i, start, end in zip(hit.tolist(), lo[hit].tolist(), hi[hit].tolist(), strict=True):
+                got = out[i]
+                out[i] = rv[start:end].tolist() if not got else [*got, *rv[start:end].tolist()]
+        for i, more in enumerate(map(self.recent.get, keys)):
             if more:
-                out[i].extend(more)
+                got = out[i]
+                out[i] = [*got, *more]  # a copy: the dict's lists grow
         return out
 
     def prune(self, gone: set[int]) -> None:
@@ -152,7 +158,7 @@ class Stored:
         )
 
 
-def _recent(postings: list[int], scan: int) -> Iterable[int]:
+def _recent(postings: Sequence[int], scan: int) -> Iterable[int]:
     # The first entry too: for an exact key it is the arrival every later copy points to.
     return postings[-scan:] if len(postings) <= scan else [postings[0], *postings[-scan:]]
 
@@ -189,23 +195,39 @@ class MemoryStore:
         self.by_term.add_all([key64(t) for t in sig.terms], n)
 
     async def candidates(self, sigs: Sequence[Signature]) -> dict[str, list[str]]:
-        return {s.ingest_key: self.candidates_sync(s) for s in sigs}
+        return self.candidates_batch(sigs)
 
     def candidates_sync(self, sig: Signature) -> list[str]:
+        return self.candidates_batch([sig])[sig.ingest_key]
+
+    def candidates_batch(self, sigs: Sequence[Signature]) -> dict[str, list[str]]:
+        """``candidates`` of a batch: the postings of all its keys read in one lookup per index (one binary search
+        per sorted run for the whole batch instead of per article)."""
+        exact = [[key64(k) for k in s.exact_keys] for s in sigs]
+        bands = [s.band_keys for s in sigs]
+        terms = [[key64(t) for t in s.terms] for s in sigs]
+        by_key = iter(self.by_key.get_many([k for e, b in zip(exact, bands, strict=True) for k in (*e, *b)]))
+        by_term = iter(self.by_term.get_many([k for t in terms for k in t]))
+        out: dict[str, list[str]] = {}
+        for s, e, b, t in zip(sigs, exact, bands, terms, strict=True):
+            posts = list(islice(by_key, len(e) + len(b)))
+            out[s.ingest_key] = self._pick(s, posts[: len(e)], posts[len(e) :], list(islice(by_term, len(t))))
+        return out
+
+    def _pick(
+        self,
+        sig: Signature,
+        exact_posts: Sequence[Sequence[int]],
+        band_posts: Sequence[Sequence[int]],
+        term_posts: Sequence[Sequence[int]],
+    ) -> list[str]:
         cfg = self.cfg
         me = self.serial.get(sig.ingest_key, -1)
-        exact_keys = [key64(k) for k in sig.exact_keys]
-        got = self.by_key.get_many(exact_keys + sig.band_keys)
-        exact: list[int] = []
-        for p in got[: len(exact_keys)]:
-            exact.extend(x for x in _recent(p, 4) if x != me)
-        bands: Counter[int] = Counter()
-        for p in got[len(exact_keys) :]:
-            bands.update(_recent(p, cfg.postings_scan))
+        scan = cfg.postings_scan
+        exact = [x for p in exact_posts if p for x in _recent(p, 4) if x != me]
+        bands = Counter(x for p in band_posts if p for x in _recent(p, scan))
         bands.pop(me, None)
-        terms: Counter[int] = Counter()
-        for p in self.by_term.get_many([key64(t) for t in sig.terms]):
-            terms.update(_recent(p, cfg.postings_scan))
+        terms = Counter(x for p in term_posts if p for x in _recent(p, scan))
         terms.pop(me, None)
         window = timedelta(days=cfg.event_window_days)
         names = self.keys_by_serial
