@@ -141,12 +141,14 @@ def decide_labels(text: str, spans: Sequence[Span], res: Resources) -> list[Cand
     """The model's spans, cleaned and re-typed where the alias file, the gazetteer or the article disagree."""
     fixes = res.fixes
     cands = [c for s in spans if s.label in KEPT_TYPES and (c := _clean_span(text, s, fixes)) is not None]
+    if "span_join" in fixes:
+        cands = _join_split_names(text, cands, spans)
     for c in cands:
         c.curated = res.aliases.lookup(c.text, c.label)
         if c.curated is not None:
             c.label, c.fixed = c.curated.type, True
     # Surnames of the persons the article names in full ("Valeska Paris" -> "Paris" is her, not the city).
-    surnames = {phonetic(p.surname) for p in _full_names(cands, res)}
+    surnames = {phonetic(p.surname) for p in _full_names(cands, res, text)}
     for c in cands:
         if c.fixed:
             continue
@@ -184,6 +186,61 @@ def decide_labels(text: str, spans: Sequence[Span], res: Resources) -> list[Cand
     if "surname_add" in fixes:
         cands = _add_surnames(text, cands, res)
     return cands
+
+
+# What may join two parts of one name the model cut in two: a hyphen ("Basse-Terre"), or a hyphenated particle
+# ("Naqsh-e Jahan Square", "Saint-Jean-de-Luz").
+_JOINER = re.compile(r"-(?:[a-z]{1,3}[- ])?$")
+_SYLLABLE_TAIL = re.compile(r"-[a-z]{2,4}\b")  # "Wong Kwok-hing": the second syllable of a given name
+# The word before the left-out first word: a lower-case word or a comma (inside a sentence, not a heading or a
+# sentence start, not "Sub-Saharan" or "17th Century").
+_AFTER_PROSE = re.compile(r"(?:(?<![\w\-])[a-z]+|,) $")
+
+
+def _join_split_names(text: str, cands: list[Candidate], spans: Sequence[Span]) -> list[Candidate]:
+    """Names the model cut in two, made whole again: two spans joined by a hyphen ("Basse" + "-" + "Terre"), a
+    person's hyphenated given name cut at the hyphen ("Wong Kwok" + "-hing"), and a one-word span whose
+    capitalized first word the model left out ("with Vitas" + "Gerulaitis": after a lower-case word or a comma,
+    a word the article never writes lower-case, not a title, not in another span; the name mostly typed PERSON)."""
+    out: list[Candidate] = []
+    for c in cands:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and _JOINER.fullmatch(text[prev.end : c.start])
+            and "\n" not in text[prev.end : c.start]
+        ):
+            label = c.label if c.label != "PERSON" else prev.label
+            out[-1] = Candidate(prev.start, c.end, label, text[prev.start : c.end])
+            continue
+        out.append(c)
+    taken = [(s.start, s.end) for s in spans]
+    lower: set[str] | None = None
+    typed: dict[str, Counter[bool]] = defaultdict(Counter)  # a one-word name: typed PERSON or not
+    for c in out:
+        typed[c.text][c.label == "PERSON"] += 1
+    for n, c in enumerate(out):
+        words = c.text.split()
+        if c.label == "PERSON" and len(words) >= 2 and 2 <= len(words[-1]) <= 5:
+            m = _SYLLABLE_TAIL.match(text, c.end)
+            if m:
+                out[n] = c = Candidate(c.start, m.end(), c.label, text[c.start : m.end()])
+        if len(words) != 1 or c.label != "PERSON" or typed[c.text][False] > typed[c.text][True]:
+            continue  # mostly typed a place or organisation ("Mérida"): the model's PERSON is the error
+        m = re.search(r"\b([A-Z][a-z]+) $", text[max(0, c.start - 30) : c.start])
+        if m is None:
+            continue
+        s = c.start - len(m.group(0))
+        if not _AFTER_PROSE.search(text, max(0, s - 30), s) or fold(m.group(1)) in TITLES:
+            continue
+        if any(a < c.start - 1 and s < b for a, b in taken):
+            continue
+        if lower is None:
+            lower = set(re.findall(r"\b[a-z]+\b", text))
+        if m.group(1).lower() in lower:
+            continue
+        out[n] = Candidate(s, c.end, c.label, text[s : c.end])
+    return out
 
 
 # The head noun of a place or facility name: "Jack London Square" typed PERSON is a facility, "Socotra Island"
@@ -294,7 +351,7 @@ def _place_cues(text: str, cands: list[Candidate], res: Resources, surnames: set
 _NAME_WORD = re.compile(r"[A-Z][\w'’\-]*\.?$")
 
 
-def _full_names(cands: Sequence[Candidate], res: Resources) -> list[PersonName]:
+def _full_names(cands: Sequence[Candidate], res: Resources, text: str = "") -> list[PersonName]:
     """Person names that are good evidence: 2-4 capitalized words on one line, the first not a place or a
     demonym ("Virginia Democrats"), an alphabetic surname that is not an acronym ("Secure Cloud von IBM")."""
     out = []
@@ -315,12 +372,28 @@ def _full_names(cands: Sequence[Candidate], res: Resources) -> list[PersonName]:
         if g is not None and (g.place(p.words[0]) is not None or g.demonym(p.words[0]) is not None):
             continue
         out.append(p)
-    return out
+    if not text or not out:
+        return out
+    # A "surname" the article writes after several other capitalized words that are no person's first name is
+    # the head of place names ("Petite Terre", "Grande Terre", "Basse Terre"), not a family's name.
+    kept = []
+    for p in out:
+        family = {
+            fold(q.words[0]) for q in out if q.surname == p.surname
+        }  # "Bill Clinton", "Hillary Clinton"
+        before = {
+            fold(m.group(1))
+            for m in re.finditer(rf"\b([A-Z][\w'’]+)[ -]{re.escape(p.surname)}\b", text)
+            if fold(m.group(1)) not in family and fold(m.group(1)) not in TITLES
+        }
+        if len(before) < 2:
+            kept.append(p)
+    return kept
 
 
 def _add_surnames(text: str, cands: list[Candidate], res: Resources) -> list[Candidate]:
     """The surname of a person the article names in full, where the model missed it ("Montalvo said")."""
-    surnames = {p.surname for p in _full_names(cands, res)}
+    surnames = {p.surname for p in _full_names(cands, res, text)}
     if not surnames:
         return cands
     taken = [(c.start, c.end) for c in cands]

@@ -65,7 +65,9 @@ def candidates(kb: KnowledgeBase, label: str, name: str) -> list[Choice]:
     if out or exact:
         return out
     m = _STATE_OF.match(name)
-    if m and family(label) == "place":  # "the State of Texas", "Kingdom of Saudi Arabia": the place itself
+    # "the State of Texas", "Kingdom of Saudi Arabia": the place itself, also typed ORG ("The State of Ohio" as a
+    # party to a case is the state, as "Russia said" is the country)
+    if m and family(label) in ("place", "org"):
         return [c for c in candidates(kb, label, m.group(1)) if c.entry.kind in ("country", "state")]
     for i in kb.keys.get(phonetic(name), []):
         e = kb.entries[i]

@@ -10,9 +10,13 @@ Per article, in order:
 3. short forms refer back within the article, only when exactly one candidate fits: a surname alone to the one
    full name with that surname ("Clinton" with both Bill and Hillary named stays apart from both), an
    organisation's last words ("Congress" after "Indian National Congress"), an acronym of a name in full,
-   a place name contained in exactly one place named in full ("Congo" after "Republic of the Congo");
+   a place name contained in exactly one place named in full ("Congo" after "Republic of the Congo") unless the
+   full name only adds a compass word or a feature ("Yorkshire" is not North Yorkshire, "Casamance" not the
+   Casamance River); an ordinary word ("the Court") stands for the nearest organisation named before it that
+   contains it, a compass word alone ("the South") for the one place named with it, else each for itself;
 4. names the KB does not know: ``local:<family>:<digest>`` of the invariant key, so spellings merge across
-   documents under the same key and family only (never across first names, initials or suffixes).
+   documents under the same key and family only (never across first names, initials or suffixes); one unknown
+   name typed ORG in one sentence and GPE/LOC in another keeps one id in the article.
 
 The id is the kb_id when linked ("geonames:703448", "wikidata:Q7747", "newsflow:hamas"), a demonym's is
 ``<country kb_id>#norp``; ``kb_id``/``kb_name`` are set only when linked.
@@ -141,9 +145,11 @@ def link_article(cands: Sequence[Candidate], kb: KnowledgeBase | None, text: str
     scope = _ArticleScope(text)
     _local_ids(cands, links, fam_votes, scope, _full_form)
     _person_short_forms(cands, links, persons, kb, scope)
-    _org_short_forms(cands, links)
+    _org_short_forms(cands, links, scope)
     _place_short_forms(cands, links)
+    _compass_short_forms(cands, links, scope)
     _local_ids(cands, links, fam_votes, scope, lambda c: True)
+    _one_id_per_unknown_name(cands, links)
     return links
 
 
@@ -278,14 +284,18 @@ def _is_initial_word(word: str) -> bool:
     return len(w) == 1 and w.isalpha()
 
 
-def _org_short_forms(cands: Sequence[Candidate], links: list[_Link]) -> None:
+def _org_short_forms(cands: Sequence[Candidate], links: list[_Link], scope: _ArticleScope) -> None:
     """Part of an organisation's name, or its acronym, stands for the one organisation of the article named in
     full that contains it ("State" after "the US State Department", "KPA" after "Korean People's Army"); the last
-    words even override the KB's usual sense ("Congress" after "Indian National Congress")."""
+    words even override the KB's usual sense ("Congress" after "Indian National Congress"). An acronym that fits
+    one name in full wins over names that merely contain it ("USI" is the University of Southern Indiana, not
+    "USI Art Collections"); a facility named in full has its acronym too ("KSC"). A one-word ordinary word
+    ("the Court", "the State") stands for the nearest organisation named in full before it that contains it,
+    else for none (an article may name three courts: a later one is not the one meant before it is named)."""
     full = [
         (j, fold(_surface(c.text)).split())
         for j, c in enumerate(cands)
-        if c.label == "ORG" and len(fold(_surface(c.text)).split()) >= 2 and links[j].id
+        if c.label in ("ORG", "FAC") and len(fold(_surface(c.text)).split()) >= 2 and links[j].id
     ]
     if not full:
         return
@@ -311,15 +321,85 @@ def _org_short_forms(cands: Sequence[Candidate], links: list[_Link]) -> None:
             if name.isupper() and 2 <= len(name) <= 6
             else {}
         )
+        inside = {k: j for k, j in inside.items() if cands[j].label == "ORG"}
         inside.pop(own.id, None)
+        if own.kb is None and n == 1 and name[1:].islower() and scope.generic(name):
+            before = [
+                j
+                for j, w in full
+                if cands[j].label == "ORG"
+                and cands[j].start < c.start
+                and words[0] in w
+                and links[j].id != own.id
+            ]
+            if before:
+                links[i] = links[max(before, key=lambda j: cands[j].start)]
+            continue
         fits = inside or acro
         if len(fits) == 1:
             links[i] = links[next(iter(fits.values()))]
 
 
+# Words that make a different place of a name ("North Yorkshire" is not Yorkshire, "the Casamance River" is not
+# the Casamance region, "New Mexico" not Mexico); islands are left out: "Socotra" is Socotra Island.
+_COMPASS = frozenset(
+    [
+        "north",
+        "south",
+        "east",
+        "west",
+        "northern",
+        "southern",
+        "eastern",
+        "western",
+        "northeast",
+        "northwest",
+        "southeast",
+        "southwest",
+        "central",
+        "upper",
+        "lower",
+        "new",
+        "greater",
+    ]
+)
+_FEATURE_HEADS = frozenset(
+    [
+        "river",
+        "peninsula",
+        "valley",
+        "bay",
+        "lake",
+        "mountains",
+        "mountain",
+        "desert",
+        "sea",
+        "strait",
+        "gulf",
+        "canyon",
+        "coast",
+        "falls",
+        "province",
+        "region",
+        "county",
+        "district",
+        "state",
+        "city",
+    ]
+)
+
+
+def _adds_qualifier(short: str, full: str) -> bool:
+    """``full`` is ``short`` with a word that names another place: a compass word before, a feature after."""
+    rest = re.sub(rf"\b{re.escape(short)}\b", " ", full).split()
+    return bool(rest) and (rest[0] in _COMPASS or rest[-1] in _FEATURE_HEADS)
+
+
 def _place_short_forms(cands: Sequence[Candidate], links: list[_Link]) -> None:
     """A place name the KB does not know (or knows only as an alternate name), contained in exactly one place
-    named in full in the article ("Korea" after "South Korea", "Congo" after "Republic of the Congo")."""
+    named in full in the article ("Congo" after "Republic of the Congo") - not when the full name adds a word
+    that makes another place of it ("Yorkshire" beside "North Yorkshire", "Casamance" beside "the Casamance
+    River")."""
     full = [
         (j, fold(_surface(c.text))) for j, c in enumerate(cands) if family(c.label) == "place" and links[j].id
     ]
@@ -333,9 +413,64 @@ def _place_short_forms(cands: Sequence[Candidate], links: list[_Link]) -> None:
             if k != key
             and (links[j].kb is None or not links[j].weak)
             and re.search(rf"\b{re.escape(key)}\b", k)
+            and (links[i].kb is not None or not _adds_qualifier(key, k))
         }
         if len(fits) == 1:
             links[i] = links[next(iter(fits.values()))]
+
+
+_COMPASS_WORD = re.compile(r"^(?:North|South|East|West)(?:east|west)?(?:ern)?$")
+
+
+def _compass_short_forms(cands: Sequence[Candidate], links: list[_Link], scope: _ArticleScope) -> None:
+    """A compass word alone as a place ("the North", "the South retaliated") stands for the one place named in
+    full in the article that begins with it ("North Korea"), else for a place of this article only: it names a
+    different region in every article."""
+    for i, c in enumerate(cands):
+        name = _surface(c.text)
+        own = links[i]
+        if (own.id and (own.kb is None or own.kb.kind != "city")) or family(c.label) != "place":
+            continue  # a town the KB knows of that name ("North") is not what a compass word alone means
+        if not _COMPASS_WORD.match(name):
+            continue
+        head = fold(name)
+        fits = {
+            links[j].id: j
+            for j, d in enumerate(cands)
+            if j != i
+            and links[j].id
+            and family(d.label) == "place"
+            and fold(_surface(d.text)).split()[:1] == [head]
+            and len(fold(_surface(d.text)).split()) >= 2
+        }
+        if len(fits) == 1:
+            links[i] = links[next(iter(fits.values()))]
+        elif not own.id:
+            links[i] = _Link(local_id("place", f"{phonetic(name)}@{digest(scope.text, 12)}"), name)
+
+
+def _one_id_per_unknown_name(cands: Sequence[Candidate], links: list[_Link]) -> None:
+    """Type flips do not split a name the KB does not know: the mentions of one unknown name (one invariant key)
+    typed ORG here and GPE/LOC there get the id most of them have (a person or a KB entity is never touched:
+    "Toronto" the team and the city stay apart)."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, c in enumerate(cands):
+        if (
+            links[i].kb is None
+            and family(c.label) in ("org", "place")
+            and not links[i].id.startswith("local:person")
+        ):
+            groups[phonetic(_surface(c.text))].append(i)
+    for members in groups.values():
+        ids = Counter(links[i].id for i in members)
+        if len(ids) < 2 or len({family(cands[i].label) for i in members}) < 2:
+            continue  # one type: its mentions were told apart on purpose ("the Court" of two courts)
+        # the id of a name in full it was linked to ("Church of Scientology") before the majority of the name's
+        # own mentions
+        top = max(ids, key=lambda k: (sum(lk.id == k for lk in links), ids[k], k))
+        keep = next(i for i in members if links[i].id == top)
+        for i in members:
+            links[i] = links[keep]
 
 
 def _best_names(cands: Sequence[Candidate], links: Sequence[_Link]) -> dict[str, str]:

@@ -34,6 +34,7 @@ ALL_FIXES = frozenset(
         "trim",  # "a World Health Organisation (WHO" -> "World Health Organisation"
         "surname_add",  # "Montalvo" missed by the model where the article names "Daniel Montalvo" -> PERSON
         "kb_add",  # a name the knowledge base knows well that the model missed (countries, curated entities)
+        "span_join",  # a name the model cut in two made whole ("Basse" + "-Terre", "Grande" + "Terre")
         "place_cues",  # PERSON/ORG re-typed as a place by its head noun or "in X" for a place the KB knows
     }
 )

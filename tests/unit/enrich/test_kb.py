@@ -212,3 +212,108 @@ def test_places_the_model_typed_person_or_org_are_retyped_by_the_article() -> No
     assert got.count(("Coron", "GPE")) == 2  # unknown, after "in" and "near": a place
     # an organisation only on its own cue ("Toronto" the team beside "in Toronto" stays the team)
     assert [label for t, label in got if t == "Napier"] == ["ORG", "GPE"]
+
+
+def _ids_in_text(kb: KnowledgeBase, text: str, *mentions: tuple[str, str]) -> list[str]:
+    cands, pos = [], 0
+    for surface, label in mentions:
+        start = text.index(surface, pos)
+        cands.append(Candidate(start, start + len(surface), label, surface))
+        pos = start + len(surface)
+    return [lk.id for lk in link_article(cands, kb, text)]
+
+
+def test_a_generic_word_stands_for_the_nearest_organisation_named_before_it_else_its_own(
+    kb: KnowledgeBase,
+) -> None:
+    text = (
+        "May it please the Court. The Federal Circuit Court ruled. Then the Court said no. "
+        "The Ohio Supreme Court disagreed, and the Court was clear."
+    )
+    first, federal, second, ohio, third = _ids_in_text(
+        kb,
+        text,
+        ("Court", "ORG"),
+        ("Federal Circuit Court", "ORG"),
+        ("Court", "ORG"),
+        ("Ohio Supreme Court", "ORG"),
+        ("Court", "ORG"),
+    )
+    assert first not in (federal, ohio)  # named before any court: not a court named later
+    assert second == federal and third == ohio and federal != ohio
+
+
+def test_the_state_of_a_place_typed_org_is_the_place(kb: KnowledgeBase) -> None:
+    assert links(kb, ("The State of Ohio", "ORG")) == links(kb, ("Ohio", "GPE"))
+
+
+def test_a_place_name_is_not_a_place_named_with_a_qualifier(kb: KnowledgeBase) -> None:
+    region, river = links(kb, ("Casamance", "GPE"), ("the Casamance River", "LOC"))
+    assert region != river
+    county, shire = links(kb, ("North Yorkshire", "GPE"), ("Yorkshire", "GPE"))
+    assert county != shire
+    island, short = links(kb, ("Socotra Island", "LOC"), ("Socotra", "GPE"))
+    assert island == short  # an island's name alone is the island
+
+
+def test_a_compass_word_alone_is_the_one_place_named_with_it_else_a_place_of_the_article(
+    kb: KnowledgeBase,
+) -> None:
+    text = "North Korea fired at South Korea. The South retaliated; the North said nothing."
+    nk, sk, south, north = _ids_in_text(
+        kb, text, ("North Korea", "GPE"), ("South Korea", "GPE"), ("South", "LOC"), ("North", "LOC")
+    )
+    assert south == sk and north == nk
+    (a,) = _ids_in_text(kb, "flights across the Southwest", ("Southwest", "LOC"))
+    (b,) = _ids_in_text(kb, "ranches of the Southwest", ("Southwest", "LOC"))
+    assert a != b and a.startswith("local:place:")
+
+
+def test_an_unknown_name_typed_org_and_place_in_one_article_keeps_one_id(kb: KnowledgeBase) -> None:
+    text = "Members of Xyloria left. The Xyloria offices in Xyloria closed."
+    ids = _ids_in_text(kb, text, ("Xyloria", "ORG"), ("Xyloria", "ORG"), ("Xyloria", "LOC"))
+    assert len(set(ids)) == 1
+    # a KB place and a city's club of its name stay apart
+    assert len(set(_ids_in_text(kb, "Toronto won in Toronto", ("Toronto", "ORG"), ("Toronto", "GPE")))) == 2
+
+
+def test_names_the_model_cut_in_two_are_made_whole() -> None:
+    from services.enrich.labels import decide_labels
+    from services.enrich.model import Span
+
+    res = Resources.load(EnrichSettings())
+    text = (
+        "We hiked Basse-Terre, saw Naqsh-e Jahan Square, met Wong Kwok-hing and played with Vitas Gerulaitis."
+    )
+    spans: list[Span] = []
+    for surface, label in [
+        ("Basse", "GPE"),
+        ("Terre", "PERSON"),
+        ("Naqsh", "GPE"),
+        ("Jahan Square", "FAC"),
+        ("Wong Kwok", "PERSON"),
+        ("Gerulaitis", "PERSON"),
+    ]:
+        start = text.index(surface, spans[-1].end if spans else 0)
+        spans.append(Span(surface, label, start, start + len(surface)))
+    got = [(c.text, c.label) for c in decide_labels(text, spans, res)]
+    assert got == [
+        ("Basse-Terre", "GPE"),
+        ("Naqsh-e Jahan Square", "FAC"),
+        ("Wong Kwok-hing", "PERSON"),
+        ("Vitas Gerulaitis", "PERSON"),
+    ]
+
+
+def test_a_surname_written_after_several_other_words_is_a_place_name_head() -> None:
+    from services.enrich.labels import decide_labels
+    from services.enrich.model import Span
+
+    res = Resources.load(EnrichSettings())
+    text = (
+        "Islands: Basse Terre is green, Grande Terre is flat. Petite Terre is wild. Boats reach Terre often."
+    )
+    start = text.index("Petite Terre")
+    spans = [Span("Petite Terre", "PERSON", start, start + 12)]
+    got = [c.text for c in decide_labels(text, spans, res)]
+    assert got == ["Petite Terre"]  # "Terre" alone is not added as her surname
