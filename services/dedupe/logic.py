@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -95,7 +96,7 @@ class Signature:
         """LSH band keys (none for texts too short to compare)."""
         return self.fp.bands.tolist() if self.comparable else []
 
-    @property
+    @cached_property  # the search store writes them and searches by them: formatted once
     def keys(self) -> tuple[str, ...]:
         """Retrieval keys that mean 'maybe a copy', as strings: the exact hashes and the LSH bands."""
         return self.exact_keys + tuple(f"b{b:016x}" for b in self.band_keys)
