@@ -194,11 +194,15 @@ _JOINER = re.compile(r"-(?:[a-z]{1,3}[- ])?$")
 _SYLLABLE_TAIL = re.compile(r"-[a-z]{2,4}\b")  # "Wong Kwok-hing": the second syllable of a given name
 # The word before the left-out first word: a lower-case word or a comma (inside a sentence, not a heading or a
 # sentence start, not "Sub-Saharan" or "17th Century").
+_ROUTE_NUMBER = re.compile(
+    r"[ -]\d{1,3}\b(?![.,]?\d)(?! ?(?:%|percent|million|billion|thousand|years?|people))"
+)
 _AFTER_PROSE = re.compile(r"(?:(?<![\w\-])[a-z]+|,) $")
 
 
 def _join_split_names(text: str, cands: list[Candidate], spans: Sequence[Span]) -> list[Candidate]:
     """Names the model cut in two, made whole again: two spans joined by a hyphen ("Basse" + "-" + "Terre"), a
+    road number after a country's abbreviation ("US 75"), a
     person's hyphenated given name cut at the hyphen ("Wong Kwok" + "-hing"), and a one-word span whose
     capitalized first word the model left out ("with Vitas" + "Gerulaitis": after a lower-case word or a comma,
     a word the article never writes lower-case, not a title, not in another span; the name mostly typed PERSON)."""
@@ -214,6 +218,12 @@ def _join_split_names(text: str, cands: list[Candidate], spans: Sequence[Span]) 
             out[-1] = Candidate(prev.start, c.end, label, text[prev.start : c.end])
             continue
         out.append(c)
+    for n, c in enumerate(out):
+        m = _ROUTE_NUMBER.match(text, c.end) if c.label in ("GPE", "ORG") and c.text.isupper() else None
+        if m is not None and len(c.text) <= 3:  # "US 75", "US-169": a road, not the country
+            out[n] = Candidate(c.start, m.end(), "FAC", text[c.start : m.end()])
+            continue
+    out = [c for k, c in enumerate(out) if k == 0 or c.start >= out[k - 1].end]
     taken = [(s.start, s.end) for s in spans]
     lower: set[str] | None = None
     typed: dict[str, Counter[bool]] = defaultdict(Counter)  # a one-word name: typed PERSON or not

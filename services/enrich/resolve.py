@@ -198,6 +198,12 @@ def _full_form(c: Candidate) -> bool:
     return c.label != "PERSON" and len(fold(_surface(c.text)).split()) >= 2
 
 
+_UNIVERSITY = re.compile(r"\b(?:University|College) of\b")
+_CAMPUS = re.compile(r" at ([A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*){0,2})")
+_INDEFINITE = re.compile(r"\b(?:a|an)\s+$")
+_NP_END = re.compile(r"\s*(?:[.,;:!?)\n]|$|\s(?:and|or|in|on|by|since|for|with|that|which)\b)")
+
+
 class _ArticleScope:
     """Which one-word names are ordinary words in this article (lower-case there too), and the article's tag."""
 
@@ -220,6 +226,15 @@ class _ArticleScope:
     def key(self, key: str, name: str) -> str:
         return f"{key}@{digest(self.text, 12)}" if self.text and self.generic(name) else key
 
+    def predicate(self, start: int, end: int) -> bool:
+        """A name that heads an indefinite noun phrase ("it is a UNESCO World Heritage Site."): a class things
+        belong to, not one entity - two squares that are each "a World Heritage Site" are not one thing."""
+        return bool(
+            self.text
+            and _INDEFINITE.search(self.text, max(0, start - 4), start)
+            and _NP_END.match(self.text, end)
+        )
+
 
 def _local_ids(
     cands: Sequence[Candidate],
@@ -236,7 +251,15 @@ def _local_ids(
         key = phonetic(name)
         votes = fam_votes[key]
         fam = max(votes, key=lambda f: (votes[f], f == "place", f)) if votes else family(c.label)
-        links[i] = _Link(local_id(fam, scope.key(key, name)), name)
+        own = scope.key(key, name)
+        campus = _CAMPUS.match(scope.text, c.end) if _UNIVERSITY.search(name) else None
+        if (
+            campus is not None
+        ):  # "University of North Carolina at Greensboro": one university of several campuses
+            own = f"{own}|{phonetic(campus.group(1))}"
+        if scope.predicate(c.start, c.end):
+            own = f"{key}@{digest(scope.text, 12)}:{c.start}"  # this occurrence only
+        links[i] = _Link(local_id(fam, own), name)
 
 
 def _clear(choices: list[Choice]) -> bool:

@@ -317,3 +317,30 @@ def test_a_surname_written_after_several_other_words_is_a_place_name_head() -> N
     spans = [Span("Petite Terre", "PERSON", start, start + 12)]
     got = [c.text for c in decide_labels(text, spans, res)]
     assert got == ["Petite Terre"]  # "Terre" alone is not added as her surname
+
+
+def test_a_name_heading_an_indefinite_phrase_is_a_class_not_one_entity(kb: KnowledgeBase) -> None:
+    text = "The square is a Grand Heritage Site. The mosque is also a Grand Heritage Site, since 1979."
+    a, b = _ids_in_text(kb, text, ("Grand Heritage Site", "ORG"), ("Grand Heritage Site", "ORG"))
+    assert a != b
+    c, d = _ids_in_text(
+        kb, "the Grand Heritage Site board met the Grand Heritage Site", *[("Grand Heritage Site", "ORG")] * 2
+    )
+    assert c == d
+
+
+def test_campuses_of_one_university_are_apart(kb: KnowledgeBase) -> None:
+    text = "the University of Zedland at Alpha and the University of Zedland at Beta"
+    a, b = _ids_in_text(kb, text, ("University of Zedland", "ORG"), ("University of Zedland", "ORG"))
+    assert a != b
+
+
+def test_a_road_number_after_a_country_abbreviation_is_a_road() -> None:
+    from services.enrich.labels import decide_labels
+    from services.enrich.model import Span
+
+    res = Resources.load(EnrichSettings())
+    text = "Take US 169 north, then US-75; US cities differ and US 100 million dollars."
+    spans = [Span("US", "GPE", m, m + 2) for m in (5, 24, 31, 52)]
+    got = [(c.text, c.label) for c in decide_labels(text, spans, res)]
+    assert got == [("US 169", "FAC"), ("US-75", "FAC"), ("US", "GPE"), ("US", "GPE")]
