@@ -42,7 +42,16 @@ from services.enrich.canonical import (
 )
 from services.enrich.kb import KbEntry, KnowledgeBase, family
 from services.enrich.labels import Candidate, decide_labels
-from services.enrich.link import TIER_CURATED, TIER_KEY, TIER_NAME, Choice, candidates, choose, effective_tier
+from services.enrich.link import (
+    TIER_ALT,
+    TIER_CURATED,
+    TIER_KEY,
+    TIER_NAME,
+    Choice,
+    candidates,
+    choose,
+    effective_tier,
+)
 from services.enrich.model import Span
 from services.enrich.resources import Resources
 
@@ -475,7 +484,19 @@ def _compass_short_forms(cands: Sequence[Candidate], links: list[_Link], scope: 
 def _one_id_per_unknown_name(cands: Sequence[Candidate], links: list[_Link]) -> None:
     """Type flips do not split a name the KB does not know: the mentions of one unknown name (one invariant key)
     typed ORG here and GPE/LOC there get the id most of them have (a person or a KB entity is never touched:
-    "Toronto" the team and the city stay apart)."""
+    "Toronto" the team and the city stay apart); an unknown ORG that is another spelling of a place the article
+    names ("Esfahan" beside "Isfahan") is that place."""
+    places = {
+        phonetic(_surface(c.text)): (fold(_surface(c.text)), i)
+        for i, c in enumerate(cands)
+        if links[i].kb is not None and family(c.label) == "place" and links[i].tier >= TIER_ALT
+    }
+    for i, c in enumerate(cands):
+        # "Esfahan" typed ORG beside "Isfahan" the city: another spelling of the place, not the city's club (a club
+        # is written as the city is)
+        p = places.get(phonetic(_surface(c.text))) if c.label == "ORG" and links[i].kb is None else None
+        if p is not None and p[0] != fold(_surface(c.text)):
+            links[i] = links[p[1]]
     groups: dict[str, list[int]] = defaultdict(list)
     for i, c in enumerate(cands):
         if (

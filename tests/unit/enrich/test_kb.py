@@ -344,3 +344,11 @@ def test_a_road_number_after_a_country_abbreviation_is_a_road() -> None:
     spans = [Span("US", "GPE", m, m + 2) for m in (5, 24, 31, 52)]
     got = [(c.text, c.label) for c in decide_labels(text, spans, res)]
     assert got == [("US 169", "FAC"), ("US-75", "FAC"), ("US", "GPE"), ("US", "GPE")]
+
+
+def test_an_unknown_org_spelled_as_a_variant_of_a_place_in_the_article_is_the_place(
+    kb: KnowledgeBase,
+) -> None:
+    text = "Isfahan is old. Esfahan has bridges."
+    city, variant = _ids_in_text(kb, text, ("Isfahan", "GPE"), ("Esfahan", "ORG"))
+    assert city == variant and city.startswith("geonames:")
