@@ -299,11 +299,13 @@ def test_after_a_sigkill_no_process_is_left_and_the_next_start_restores_the_snap
     m = re.search(r"did not stop cleanly: (\d+) articles indexed after the snapshot", again.stderr)
     assert m, again.stderr[-3000:]
     kept, missing = restored(again.stderr), int(m.group(1))
-    assert kept >= seeds and kept + missing >= total, (
-        "every article is either restored or reported as missing"
-    )
+    assert kept >= seeds
+    # Every article is restored, or counted as indexed after the snapshot, or its input (the 5-record file: one
+    # input) is listed to ingest again: a SIGKILL may land before the supervisor read the last acknowledgements.
+    listed = (data / "reingest.txt").read_text() if (data / "reingest.txt").exists() else ""
+    assert kept + missing >= total or str(more) in listed, again.stderr[-3000:]
     if kept < total:
-        assert str(more) in (data / "reingest.txt").read_text(), "the sources to ingest again are listed"
+        assert str(more) in listed, "the sources to ingest again are listed"
 
 
 def test_a_damaged_snapshot_refuses_the_start_naming_the_file_and_discard_snapshot_starts_empty(
