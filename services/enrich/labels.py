@@ -358,6 +358,7 @@ def _place_cues(text: str, cands: list[Candidate], res: Resources, surnames: set
             c.label, c.fixed = "GPE", True
 
 
+_CAPITALIZED_PAIR = re.compile(r"\b([A-Z][\w'’]+)[ -](?=([A-Z][\w'’]+)\b)")
 _NAME_WORD = re.compile(r"[A-Z][\w'’\-]*\.?$")
 
 
@@ -386,16 +387,15 @@ def _full_names(cands: Sequence[Candidate], res: Resources, text: str = "") -> l
         return out
     # A "surname" the article writes after several other capitalized words that are no person's first name is
     # the head of place names ("Petite Terre", "Grande Terre", "Basse Terre"), not a family's name.
+    preceding: dict[str, set[str]] = defaultdict(set)  # a capitalized word -> the capitalized words before it
+    for m in _CAPITALIZED_PAIR.finditer(text):
+        preceding[m.group(2)].add(fold(m.group(1)))
     kept = []
     for p in out:
         family = {
             fold(q.words[0]) for q in out if q.surname == p.surname
         }  # "Bill Clinton", "Hillary Clinton"
-        before = {
-            fold(m.group(1))
-            for m in re.finditer(rf"\b([A-Z][\w'’]+)[ -]{re.escape(p.surname)}\b", text)
-            if fold(m.group(1)) not in family and fold(m.group(1)) not in TITLES
-        }
+        before = preceding.get(p.surname, set()) - family - TITLES
         if len(before) < 2:
             kept.append(p)
     return kept

@@ -219,6 +219,8 @@ class _ArticleScope:
     def __init__(self, text: str) -> None:
         self.text = text
         self._words: set[str] | None = None
+        self._after_the: set[str] = set()
+        self._seen: dict[str, bool] = {}
 
     def generic(self, name: str) -> bool:
         """A one-word name that is an ordinary word here: lower-case elsewhere in the article, a bare title
@@ -226,11 +228,14 @@ class _ArticleScope:
         w = name.strip()
         if " " in w or not w:
             return False
-        if self._words is None:
-            self._words = set(re.findall(r"\b[a-z]+\b", self.text))
-        if w.lower() in self._words or fold(w) in TITLES:
-            return True
-        return re.search(rf"\b[Tt]he {re.escape(w)}\b", self.text) is not None
+        hit = self._seen.get(w)
+        if hit is None:
+            if self._words is None:
+                self._words = set(re.findall(r"\b[a-z]+\b", self.text))
+                self._after_the = set(re.findall(r"\b[Tt]he (\S+?)(?=\W|$)", self.text))
+            hit = w.lower() in self._words or fold(w) in TITLES or w in self._after_the
+            self._seen[w] = hit
+        return hit
 
     def key(self, key: str, name: str) -> str:
         return f"{key}@{digest(self.text, 12)}" if self.text and self.generic(name) else key
