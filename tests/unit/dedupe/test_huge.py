@@ -22,3 +22,12 @@ def test_more_sentences_than_the_index_holds_are_compared_by_the_first_ones() ->
     assert fp.sent_sizes.size == MAX_SENTENCES
     assert unpack(pack(fp)).sent_sizes.size == MAX_SENTENCES
     assert fingerprint(body + " One more.").content_hash != fp.content_hash
+
+
+def test_a_sentence_with_more_distinct_terms_than_16_bits_count_is_read_back_exactly() -> None:
+    body = "Start " + " ".join(f"{i:05d}" for i in range(70_000))  # one sentence, 70,000 distinct stems
+    fp = fingerprint(body)
+    assert int(fp.sent_sizes.max()) > 65_535
+    back = unpack(pack(fp))
+    assert (back.sent_sizes == fp.sent_sizes).all()
+    assert (back.sent_index == fp.sent_index).all() and (back.sent_terms == fp.sent_terms).all()
