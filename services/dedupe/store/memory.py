@@ -100,7 +100,8 @@ class PostingIndex:
         """The arrival numbers of each key, oldest first (runs are in time order, each sorted by number). Keys
         without postings share one empty tuple (most band keys of a batch: no list made for them). With ``tail``:
         only the first and the last ``tail`` of each (what a scan of the recent ones reads), so a common name's
-        long posting costs no more than a rare one's."""
+        long posting costs no more than a rare one's. The lists are read-only and valid until the next ``add``
+        (a short recent posting is the index's own list: most keys of a batch hit only the batch itself)."""
         out: list[Sequence[int]] = [()] * len(keys)
         if not keys:
             return out
@@ -121,11 +122,16 @@ class PostingIndex:
                     part = rv[start:end].tolist()
                 out[i] = _trim([*got, *part], tail) if got else part
         for i, more in enumerate(map(self.recent.get, keys)):
-            if more:
-                got = out[i]
-                if tail is not None and len(more) > tail + 1:
-                    more = [more[0], *more[-tail:]] if not got else more[-tail:]
-                out[i] = _trim([*got, *more], tail)  # a copy: the dict's lists grow
+            if not more:
+                continue
+            got = out[i]
+            if tail is not None and len(more) > tail + 1:
+                more = [more[0], *more[-tail:]] if not got else more[-tail:]
+            if not got:
+                out[i] = more  # the dict's own list when short: read it before the next add, never change it
+            else:
+                both = [*got, *more]
+                out[i] = both if tail is None or len(both) <= tail + 1 else [both[0], *both[-tail:]]
         return out
 
     def prune(self, gone: set[int]) -> None:
