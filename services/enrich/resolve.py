@@ -16,7 +16,9 @@ Per article, in order:
    contains it, a compass word alone ("the South") for the one place named with it, else each for itself;
 4. names the KB does not know: ``local:<family>:<digest>`` of the invariant key, so spellings merge across
    documents under the same key and family only (never across first names, initials or suffixes); one unknown
-   name typed ORG in one sentence and GPE/LOC in another keeps one id in the article.
+   name typed ORG in one sentence and GPE/LOC in another keeps one id in the article, and a one-word name typed
+   PERSON in one sentence and ORG/place/product in another is that thing unless a person named in full carries
+   the word.
 
 The id is the kb_id when linked ("geonames:703448", "wikidata:Q7747", "newsflow:hamas"), a demonym's is
 ``<country kb_id>#norp``; ``kb_id``/``kb_name`` are set only when linked.
@@ -159,6 +161,7 @@ def link_article(cands: Sequence[Candidate], kb: KnowledgeBase | None, text: str
     _compass_short_forms(cands, links, scope)
     _local_ids(cands, links, fam_votes, scope, lambda c: True)
     _one_id_per_unknown_name(cands, links)
+    _person_flip_of_one_word(cands, links)
     return links
 
 
@@ -520,6 +523,42 @@ def _one_id_per_unknown_name(cands: Sequence[Candidate], links: list[_Link]) -> 
         keep = next(i for i in members if links[i].id == top)
         for i in members:
             links[i] = links[keep]
+
+
+def _person_flip_of_one_word(cands: Sequence[Candidate], links: list[_Link]) -> None:
+    """A one-word name the model typed PERSON here and ORG/place/product there in one article is one thing (the
+    company typed PERSON in one sentence): the PERSON mention takes the one id its other mentions share, unless a
+    person named in full in the article carries that word (a surname or first name alone stays the person's)."""
+    person_words = {
+        w
+        for i, c in enumerate(cands)
+        if c.label == "PERSON" and len(words := fold(_surface(c.text)).split()) >= 2
+        for w in words
+    }
+    others: dict[str, set[str]] = defaultdict(set)
+    for i, c in enumerate(cands):
+        lk = links[i]
+        # a person's id under another type, or a short form of a longer unknown name (a surname standing for a
+        # full name the model typed ORG), is no evidence the word names a thing
+        if (
+            c.label != "PERSON"
+            and lk.id
+            and not lk.id.startswith("local:person")
+            and (lk.kb is not None or len(fold(lk.name).split()) == 1)
+        ):
+            others[fold(_surface(c.text))].add(lk.id)
+    for i, c in enumerate(cands):
+        key = fold(_surface(c.text))
+        if (
+            c.label != "PERSON"
+            or links[i].kb is not None
+            or len(key.split()) != 1
+            or key in person_words
+            or len(ids := others.get(key, set())) != 1
+        ):
+            continue
+        top = next(iter(ids))
+        links[i] = next(links[j] for j, d in enumerate(cands) if d.label != "PERSON" and links[j].id == top)
 
 
 def _best_names(cands: Sequence[Candidate], links: Sequence[_Link]) -> dict[str, str]:

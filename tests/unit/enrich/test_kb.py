@@ -277,6 +277,17 @@ def test_an_unknown_name_typed_org_and_place_in_one_article_keeps_one_id(kb: Kno
     assert len(set(_ids_in_text(kb, "Toronto won in Toronto", ("Toronto", "ORG"), ("Toronto", "GPE")))) == 2
 
 
+def test_a_one_word_name_typed_person_and_org_in_one_article_keeps_one_id(kb: KnowledgeBase) -> None:
+    text = "Xyloria said so. Shares of Xyloria fell as Xyloria hired."
+    ids = _ids_in_text(kb, text, ("Xyloria", "PERSON"), ("Xyloria", "ORG"), ("Xyloria", "ORG"))
+    assert len(set(ids)) == 1
+    assert not ids[0].startswith("local:person")
+    # a surname alone of a person named in full stays the person's, not the company of that word
+    text = "Anna Xyloria spoke. Xyloria said so. Shares of Xyloria fell."
+    ids = _ids_in_text(kb, text, ("Anna Xyloria", "PERSON"), ("Xyloria", "PERSON"), ("Xyloria", "ORG"))
+    assert ids[0] == ids[1] != ids[2]
+
+
 def test_names_the_model_cut_in_two_are_made_whole() -> None:
     from services.enrich.labels import decide_labels
     from services.enrich.model import Span
