@@ -374,6 +374,18 @@ def _org_short_forms(cands: Sequence[Candidate], links: list[_Link], scope: _Art
             ]
             if before:
                 links[i] = links[max(before, key=lambda j: cands[j].start)]
+            else:
+                # said before its full form: only the one organisation of the article named "<word> of ..."
+                # ("the State" before "the State of X"), not one that merely ends in it or adds a tier or number
+                # ("Artemis" is not "Artemis 2")
+                later = {
+                    links[j].id: w
+                    for j, w in full
+                    if cands[j].label == "ORG" and words[0] in w and links[j].id != own.id
+                }
+                if len(later) == 1 and next(iter(later.values()))[:2] == [words[0], "of"]:
+                    top = next(iter(later))
+                    links[i] = next(links[j] for j, _ in full if links[j].id == top)
             continue
         fits = inside or acro
         if len(fits) == 1:

@@ -288,6 +288,17 @@ def test_a_one_word_name_typed_person_and_org_in_one_article_keeps_one_id(kb: Kn
     assert ids[0] == ids[1] != ids[2]
 
 
+def test_an_ordinary_word_said_before_the_one_name_of_the_form_word_of_x_stands_for_it(
+    kb: KnowledgeBase,
+) -> None:
+    text = "The Bureau asked. Later the Bureau of Xyloria Affairs replied."
+    ids = _ids_in_text(kb, text, ("Bureau", "ORG"), ("the Bureau of Xyloria Affairs", "ORG"))
+    assert ids[0] == ids[1]
+    # a longer name headed by the word without "of" (a tier, a number) is another thing
+    text = "The Bureau asked. Later the Bureau Pro replied."
+    assert len(set(_ids_in_text(kb, text, ("Bureau", "ORG"), ("the Bureau Pro", "ORG")))) == 2
+
+
 def test_names_the_model_cut_in_two_are_made_whole() -> None:
     from services.enrich.labels import decide_labels
     from services.enrich.model import Span
