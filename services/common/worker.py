@@ -35,6 +35,7 @@ def _cap_fetch_wait(max_ms: int) -> None:
     import aiokafka
 
     base: Any = getattr(aiokafka, "_newsflow_original_consumer", aiokafka.AIOKafkaConsumer)
+    base_producer: Any = getattr(aiokafka, "_newsflow_original_producer", aiokafka.AIOKafkaProducer)
 
     class CappedConsumer(base):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -42,8 +43,41 @@ def _cap_fetch_wait(max_ms: int) -> None:
                 kwargs["fetch_max_wait_ms"] = min(int(kwargs["fetch_max_wait_ms"]), max_ms)
             super().__init__(*args, **kwargs)
 
+        async def start(self) -> None:
+            await _start_patiently(super().start, "consumer", lambda: self._fetcher is None)
+
+    class PatientProducer(base_producer):  # type: ignore[misc]
+        async def start(self) -> None:
+            await _start_patiently(super().start, "producer", lambda: True)
+
     setattr(aiokafka, "_newsflow_original_consumer", base)  # noqa: B010 - a private attribute of ours
+    setattr(aiokafka, "_newsflow_original_producer", base_producer)  # noqa: B010 - a private attribute of ours
     setattr(aiokafka, "AIOKafkaConsumer", CappedConsumer)  # noqa: B010 - replaced for faust, which reads it
+    setattr(aiokafka, "AIOKafkaProducer", PatientProducer)  # noqa: B010 - replaced for faust, which reads it
+
+
+START_PATIENCE_S = 60.0
+
+
+async def _start_patiently(start: Any, what: str, restartable: Any) -> None:
+    """aiokafka's start tries each bootstrap host once and raises when none answered: a connection reset at that
+    moment would kill a starting worker. Try again (backoff up to 2 s) for ``START_PATIENCE_S``, only while the
+    client is still in its not-started state (the failure came from the bootstrap, before anything was set up)."""
+    from aiokafka.errors import KafkaConnectionError
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + START_PATIENCE_S
+    delay = 0.2
+    while True:
+        try:
+            await start()
+            return
+        except KafkaConnectionError as exc:
+            if not restartable() or loop.time() + delay > deadline:
+                raise
+            log.warning("kafka %s could not bootstrap, trying again in %.1f s: %s", what, delay, exc)
+            await asyncio.sleep(delay)
+            delay = min(2.0, delay * 2)
 
 
 def make_app(stage: Stage, settings: Settings) -> faust.App:
