@@ -105,22 +105,36 @@ class PostingIndex:
         out: list[Sequence[int]] = [()] * len(keys)
         if not keys:
             return out
-        q = np.asarray(keys, dtype=np.uint64)
+        # The distinct keys in sorted order: a batch repeats keys (its copies share bands, its articles names), and
+        # a binary search for sorted keys starts from the previous key's bound, so the probes into a run of
+        # millions stay near each other in memory instead of missing the cache at every step (random probes into
+        # runs that grow with the seen set made the lookup grow with it). One search per run finds the keys
+        # present; only those are searched for their end.
+        uq, inverse = np.unique(np.asarray(keys, dtype=np.uint64), return_inverse=True)
+        where: dict[int, list[int]] = {}
+        for i, u in enumerate(inverse.tolist()):
+            where.setdefault(u, []).append(i)
         for rk, rv in self.runs:
-            lo = np.searchsorted(rk, q, side="left")
-            hi = np.searchsorted(rk, q, side="right")
-            hit = np.nonzero(hi > lo)[0]
-            for i, start, end in zip(hit.tolist(), lo[hit].tolist(), hi[hit].tolist(), strict=True):
-                got = out[i]
-                if tail is not None and end - start > tail + 1:
-                    part = (
-                        [int(rv[start]), *rv[end - tail : end].tolist()]
-                        if not got
-                        else rv[end - tail : end].tolist()
-                    )
-                else:
-                    part = rv[start:end].tolist()
-                out[i] = _trim([*got, *part], tail) if got else part
+            lo = np.searchsorted(rk, uq, side="left")
+            inside = lo < rk.size
+            present = np.zeros(uq.size, dtype=np.bool_)
+            present[inside] = rk[lo[inside]] == uq[inside]
+            hu = np.nonzero(present)[0]
+            if not hu.size:
+                continue
+            hi = np.searchsorted(rk, uq[hu], side="right")
+            for u, start, end in zip(hu.tolist(), lo[hu].tolist(), hi.tolist(), strict=True):
+                for i in where[u]:
+                    got = out[i]
+                    if tail is not None and end - start > tail + 1:
+                        part = (
+                            [int(rv[start]), *rv[end - tail : end].tolist()]
+                            if not got
+                            else rv[end - tail : end].tolist()
+                        )
+                    else:
+                        part = rv[start:end].tolist()
+                    out[i] = _trim([*got, *part], tail) if got else part
         for i, more in enumerate(map(self.recent.get, keys)):
             if not more:
                 continue
