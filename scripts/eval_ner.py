@@ -399,6 +399,14 @@ def _name_part(
         for m in range(k, j + 1):
             words_at[m] = "".join(toks[x].text for x in range(k, j + 1))
         k = j + 1
+
+    def _capitalized_before(k: int) -> bool:
+        # the next word to the left that is not a function word is capitalized ("of the" inside a name)
+        j = k - 1
+        while j > lo and toks[j].text.lower() in _FUNCTION_WORDS:
+            j -= 1
+        return j >= lo and capitalized(j) and toks[j].text.lower() not in _FUNCTION_WORDS
+
     if not capitalized(hi):
         return None
     start = hi
@@ -407,8 +415,9 @@ def _name_part(
         w = toks[k].text
         if capitalized(k) or (not w[:1].isalpha() and w not in (",", "(", ")", '"')):
             start = k
-        elif w.lower() in _FUNCTION_WORDS and k > lo and capitalized(k - 1):
-            pass  # "Church of Scientology": keep looking left; start moves only on a capitalized word
+        elif w.lower() in _FUNCTION_WORDS and k > lo and _capitalized_before(k):
+            pass  # "Church of Scientology", "Royal Library of the Netherlands": keep looking left; start moves
+            # only on a capitalized word
         else:
             break
         k -= 1
