@@ -336,9 +336,13 @@ def add_geonames(kb: KnowledgeBase, min_city_population: int = 15_000, holdout: 
                 kb.alias(i, alt)
         dem = info.get("demonym")
         if isinstance(dem, str) and dem and dem.isascii():
-            kb.demonyms.setdefault(fold(dem), i)
-            if not dem.endswith(("s", "sh", "ch", "ese", "i")):
-                kb.demonyms.setdefault(fold(dem + "s"), i)
+            forms = [dem] if dem.endswith(("s", "sh", "ch", "ese", "i")) else [dem, dem + "s"]
+            for form in map(fold, forms):
+                # a demonym several countries share ("American": the US, American Samoa, the Northern Mariana
+                # Islands) is the most populous one's, not the first listed
+                j = kb.demonyms.get(form)
+                if j is None or kb.entries[i].prior > kb.entries[j].prior:
+                    kb.demonyms[form] = i
     for city in gc.get_cities().values():
         pop = int(city.get("population") or 0)
         if pop < min_city_population:

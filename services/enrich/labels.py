@@ -143,6 +143,8 @@ def decide_labels(text: str, spans: Sequence[Span], res: Resources) -> list[Cand
     cands = [c for s in spans if s.label in KEPT_TYPES and (c := _clean_span(text, s, fixes)) is not None]
     if "span_join" in fixes:
         cands = _join_split_names(text, cands, spans)
+    if "span_whole" in fixes:
+        cands = _whole_names(text, cands)
     for c in cands:
         c.curated = res.aliases.lookup(c.text, c.label)
         if c.curated is not None:
@@ -170,6 +172,8 @@ def decide_labels(text: str, spans: Sequence[Span], res: Resources) -> list[Cand
             c.label, c.fixed = "NORP", True
     if "place_cues" in fixes:
         _place_cues(text, cands, res, surnames)
+    if "list_org" in fixes:
+        _list_org_short_forms(text, cands)
     if "label_vote" in fixes:
         votes: dict[str, Counter[str]] = defaultdict(Counter)
         for c in cands:
@@ -186,6 +190,62 @@ def decide_labels(text: str, spans: Sequence[Span], res: Resources) -> list[Cand
     if "surname_add" in fixes:
         cands = _add_surnames(text, cands, res)
     return cands
+
+
+_LIST_SEP = re.compile(r"\s*(?:,|,? and|,? or|;)\s+")
+
+
+def _list_org_short_forms(text: str, cands: list[Candidate]) -> None:
+    """A one-word name written as an item of a list beside an organisation ("Air Canada, American, British
+    Airways, Southwest") that is the first word of exactly one organisation the article names in full ("American
+    Airlines", "Southwest Airlines") is that organisation's short form, whatever the model typed it (a demonym, a
+    compass word). An item alone, at a list's end, or one starting several organisations' names keeps its type."""
+    firsts: dict[str, set[str]] = defaultdict(set)
+    for c in cands:
+        words = c.text.split()
+        if c.label == "ORG" and len(words) >= 2:
+            firsts[words[0]].add(fold(c.text))
+    if not firsts:
+        return
+    for k, c in enumerate(cands):
+        if c.label == "ORG" or c.curated is not None or " " in c.text or len(firsts.get(c.text, ())) != 1:
+            continue
+        if k == 0 or k + 1 == len(cands):
+            continue
+        prev, nxt = cands[k - 1], cands[k + 1]
+        # an item inside a list (a separator on both sides: not "Balanga City Bataan, Philippines" of an address)
+        if (
+            (prev.label == "ORG" or nxt.label == "ORG")
+            and _LIST_SEP.fullmatch(text[prev.end : c.start])
+            and _LIST_SEP.fullmatch(text[c.end : nxt.start])
+        ):
+            c.label, c.fixed = "ORG", True
+
+
+def _whole_names(text: str, cands: list[Candidate]) -> list[Candidate]:
+    """A name of several words the model found whole once is whole wherever the article writes it: where the model
+    found only a part of it ("Canada" of "Environment Canada spokesperson", beside "Environment Canada" found
+    whole), that part becomes the whole name with the label of its whole mentions. Never over a longer span of
+    the model ("New York" inside "New York Times" stays the newspaper)."""
+    whole: dict[str, Counter[str]] = defaultdict(Counter)
+    for c in cands:
+        if " " in c.text and c.text[:1].isupper():
+            whole[c.text][c.label] += 1
+    if not whole:
+        return cands
+    out = list(cands)
+    for name in sorted(whole, key=len, reverse=True):
+        at = text.find(name)
+        while at >= 0:
+            end = at + len(name)
+            if (at == 0 or not text[at - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
+                hit = [c for c in out if c.start < end and at < c.end]
+                if hit and all(at <= c.start and c.end <= end and (c.start, c.end) != (at, end) for c in hit):
+                    label = whole[name].most_common(1)[0][0]
+                    out = [c for c in out if c not in hit] + [Candidate(at, end, label, name)]
+            at = text.find(name, end)
+    out.sort(key=lambda c: c.start)
+    return out
 
 
 # What may join two parts of one name the model cut in two: a hyphen ("Basse-Terre"), or a hyphenated particle

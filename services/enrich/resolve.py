@@ -523,6 +523,8 @@ def _one_id_per_unknown_name(cands: Sequence[Candidate], links: list[_Link]) -> 
             links[i].kb is None
             and family(c.label) in ("org", "place")
             and not links[i].id.startswith("local:person")
+            # a compass word alone typed a place is a region ("the Southwest"), never the organisation of that word
+            and not (family(c.label) == "place" and _COMPASS_WORD.match(_surface(c.text)))
         ):
             groups[phonetic(_surface(c.text))].append(i)
     for members in groups.values():

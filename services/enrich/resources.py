@@ -36,6 +36,8 @@ ALL_FIXES = frozenset(
         "kb_add",  # a name the knowledge base knows well that the model missed (countries, curated entities)
         "span_join",  # a name the model cut in two made whole ("Basse" + "-Terre", "Grande" + "Terre")
         "place_cues",  # PERSON/ORG re-typed as a place by its head noun or "in X" for a place the KB knows
+        "span_whole",  # "Canada" of "Environment Canada spokesperson" where "Environment Canada" is found whole
+        "list_org",  # "American, British Airways, Southwest" beside "American Airlines": the organisation's short form
     }
 )
 DEFAULT_FIXES = frozenset(ALL_FIXES - {"place_add"})

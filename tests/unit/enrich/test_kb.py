@@ -374,3 +374,78 @@ def test_an_unknown_org_spelled_as_a_variant_of_a_place_in_the_article_is_the_pl
     text = "Isfahan is old. Esfahan has bridges."
     city, variant = _ids_in_text(kb, text, ("Isfahan", "GPE"), ("Esfahan", "ORG"))
     assert city == variant and city.startswith("geonames:")
+
+
+def test_a_demonym_several_countries_share_is_the_most_populous_ones(kb: KnowledgeBase) -> None:
+    # countryinfo lists "American" for the Northern Mariana Islands too, "Indian" for the British Indian Ocean
+    # Territory, "Dominican" for Dominica
+    assert links(kb, ("American", "NORP"))[0][1] == "United States"
+    assert links(kb, ("Indians", "NORP"))[0][1] == "India"
+    assert links(kb, ("Dominican", "NORP"))[0][1] == "Dominican Republic"
+
+
+def _labelled(text: str, *mentions: tuple[str, str]) -> list[tuple[str, str, str]]:
+    """(surface, label, id) of each mention after the label decisions and linking of the full step."""
+    from services.enrich.model import Span
+    from services.enrich.resolve import resolve
+
+    spans, pos = [], 0
+    for surface, label in mentions:
+        start = text.index(surface, pos)
+        spans.append(Span(surface, label, start, start + len(surface)))
+        pos = start + len(surface)
+    return [(m.text, m.type, m.id) for m in resolve(text, spans, Resources.load(EnrichSettings()))]
+
+
+def test_a_list_item_that_starts_one_organisation_named_in_full_is_that_organisation() -> None:
+    text = (
+        "It is a hub for American Airlines and Southwest Airlines, in the American Southwest. "
+        "Terminal 4: Air Canada, American, British Airways, Southwest, Volaris. Ranches of the Southwest."
+    )
+    got = _labelled(
+        text,
+        ("American Airlines", "ORG"),
+        ("Southwest Airlines", "ORG"),
+        ("American", "NORP"),
+        ("Air Canada", "ORG"),
+        ("American", "NORP"),
+        ("British Airways", "ORG"),
+        ("Southwest", "LOC"),
+        ("Volaris", "ORG"),
+        ("Southwest", "LOC"),
+    )
+    aa, sw, norp, _, american, _, southwest, _, region = got
+    assert american[1:] == ("ORG", aa[2]) and southwest[1:] == ("ORG", sw[2])
+    assert norp[1] == "NORP"  # "the American Southwest": not a list item, stays a demonym
+    assert region[1] == "LOC" and region[2] != sw[2]  # the region, not the airline of that word
+
+
+def test_a_name_beside_an_organisation_in_an_address_is_not_a_list_item() -> None:
+    text = "Bataan Peninsula State University, Balanga City Bataan, Philippines Institute, 2100"
+    got = _labelled(
+        text,
+        ("Bataan Peninsula State University", "ORG"),
+        ("Balanga City", "GPE"),
+        ("Bataan", "GPE"),
+        ("Philippines Institute", "ORG"),
+    )
+    assert got[2][1] == "GPE" and got[2][2] != got[0][2]
+
+
+def test_a_name_found_whole_once_is_whole_where_the_model_found_only_a_part() -> None:
+    text = (
+        "A Zorvex Canada document was found. Zorvex Canada spokesperson Ann Lee said so. "
+        "Canada agreed. The Zorvex Canada Times wrote."
+    )
+    got = _labelled(
+        text,
+        ("Zorvex Canada", "ORG"),
+        ("Canada", "GPE"),
+        ("Ann Lee", "PERSON"),
+        ("Canada", "GPE"),
+        ("Zorvex Canada Times", "ORG"),
+    )
+    org, part, _, country, paper = got
+    assert part == ("Zorvex Canada", "ORG", org[2])
+    assert country[1] == "GPE" and country[2] != org[2]  # the country named alone stays the country
+    assert paper[:2] == ("Zorvex Canada Times", "ORG")  # a longer span of the model stays whole
