@@ -361,6 +361,10 @@ def test_bench_runs_on_a_tiny_input_and_reports_every_figure(tmp_path: Path) -> 
         "rss_mb",
     }
     assert set(r["stage_seconds"]) == set(r["rss_mb"]) == {"ingest", "dedupe", "enrich", "index"}
+    # bare NER measured before and after the run; the ratio is against their mean
+    before, after = r["ner_only_before_articles_per_s"], r["ner_only_after_articles_per_s"]
+    assert before > 0 and after > 0
+    assert abs(r["ner_only_articles_per_s"] - (before + after) / 2) <= 0.02
 
 
 def test_demo_keep_starts_from_the_data_dirs_snapshot_and_leaves_one(tmp_path: Path) -> None:
