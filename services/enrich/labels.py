@@ -174,6 +174,8 @@ def decide_labels(text: str, spans: Sequence[Span], res: Resources) -> list[Cand
         _place_cues(text, cands, res, surnames)
     if "list_org" in fixes:
         _list_org_short_forms(text, cands)
+    if "place_fac" in fixes:
+        cands = _facilities_headed_by_places(text, cands)
     if "label_vote" in fixes:
         votes: dict[str, Counter[str]] = defaultdict(Counter)
         for c in cands:
@@ -362,6 +364,24 @@ _FAC_HEADS = frozenset(
         "bridge",
     ]
 )
+_AFTER_PLACE = re.compile(r" ((?:[A-Z][\w'’\-]* ){0,2}[A-Z][\w'’\-]*)")
+
+
+def _facilities_headed_by_places(text: str, cands: list[Candidate]) -> list[Candidate]:
+    """A place name the model found at the start of a facility's name it cut short ("Cleveland" of "Cleveland
+    Browns Stadium", "Brooklyn" of "Brooklyn Bridge"): the capitalized words after it end in a facility's head
+    noun, and no other span is there. The facility is the mention, not the city."""
+    out: list[Candidate] = []
+    for n, c in enumerate(cands):
+        m = _AFTER_PLACE.match(text, c.end) if c.label in ("GPE", "LOC") else None
+        nxt = cands[n + 1].start if n + 1 < len(cands) else len(text)
+        if m is not None and m.end() <= nxt and fold(m.group(1).split()[-1]) in _FAC_HEADS:
+            out.append(Candidate(c.start, m.end(), "FAC", text[c.start : m.end()], fixed=True))
+        else:
+            out.append(c)
+    return out
+
+
 _PLACE_FIRST = {"mount": "LOC", "lake": "LOC", "cape": "LOC", "fort": "GPE", "port": "GPE"}
 # A name right after one of these is a place ("in Coron", "near Napier"): people and organisations rarely
 # follow them ("in Congress" does: organisations need the KB to know the place).

@@ -37,6 +37,7 @@ ALL_FIXES = frozenset(
         "span_join",  # a name the model cut in two made whole ("Basse" + "-Terre", "Grande" + "Terre")
         "place_cues",  # PERSON/ORG re-typed as a place by its head noun or "in X" for a place the KB knows
         "span_whole",  # "Canada" of "Environment Canada spokesperson" where "Environment Canada" is found whole
+        "place_fac",  # "Cleveland" + "Browns Stadium" -> the facility "Cleveland Browns Stadium" (FAC)
         "list_org",  # "American, British Airways, Southwest" beside "American Airlines": the organisation's short form
     }
 )

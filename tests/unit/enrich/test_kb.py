@@ -449,3 +449,16 @@ def test_a_name_found_whole_once_is_whole_where_the_model_found_only_a_part() ->
     assert part == ("Zorvex Canada", "ORG", org[2])
     assert country[1] == "GPE" and country[2] != org[2]  # the country named alone stays the country
     assert paper[:2] == ("Zorvex Canada Times", "ORG")  # a longer span of the model stays whole
+
+
+def test_a_place_name_heading_a_facility_the_model_cut_short_is_the_facility() -> None:
+    text = "Games at Cleveland Browns Stadium for the NFL Browns. Rain in Cleveland. Walk the Tulsa Bridge, NFL said."
+    got = _labelled(
+        text, ("Cleveland", "GPE"), ("NFL", "ORG"), ("Cleveland", "GPE"), ("Tulsa", "GPE"), ("NFL", "ORG")
+    )
+    assert got[0][:2] == ("Cleveland Browns Stadium", "FAC")
+    assert got[2][:2] == ("Cleveland", "GPE") and got[2][2] != got[0][2]  # the city named alone
+    assert got[3][:2] == ("Tulsa Bridge", "FAC")
+    # a capitalized word after a place that is no facility's head leaves the place alone
+    (alone,) = _labelled("Flights from Cleveland Monday on.", ("Cleveland", "GPE"))
+    assert alone[:2] == ("Cleveland", "GPE")
