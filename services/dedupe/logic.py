@@ -267,12 +267,18 @@ def match_many(
     cfg: DedupeSettings,
     stock: Stock | None = None,
     exact_only: bool = False,
+    match_only: Sequence[bool] | None = None,
 ) -> list[tuple[DuplicateKind | None, float, similarity.Pair | None]]:
     """``match`` against each of ``bs``; the sentence comparisons run in one batch. ``exact_only``: ``a`` is too
-    short or too boilerplate to judge by similarity (exact keys still count)."""
+    short or too boilerplate to judge by similarity (exact keys still count). ``match_only``: the candidates
+    whose sentence comparison is wanted only for their own match, not for events: one that is not near by its
+    shingles and that cannot have ``rewrite_min_aligned`` paraphrased sentences (``similarity.most_aligned``)
+    cannot match, and is not compared (its Pair is None). The verdicts are the same; retrieval's chance
+    candidates (an LSH band shared by chance with one of the ever more articles seen) cost a fraction."""
     out: list[tuple[DuplicateKind | None, float, similarity.Pair | None]] = []
     rest: list[int] = []
     shingles: dict[int, similarity.Near] = {}
+    unlikely: list[int] = []
     for i, b in enumerate(bs):
         if a.fp.content_hash == b.fp.content_hash or (a.url_hash is not None and a.url_hash == b.url_hash):
             out.append(("exact", 1.0, None))
@@ -280,8 +286,23 @@ def match_many(
         out.append((None, 0.0, None))
         if exact_only or not (a.comparable and b.comparable):
             continue
-        shingles[i] = similarity.near(a.fp, b.fp)
+        nr = shingles[i] = similarity.near(a.fp, b.fp)
+        if (
+            match_only is not None
+            and match_only[i]
+            and nr.jaccard < cfg.near_jaccard
+            and nr.containment < cfg.near_containment
+        ):
+            unlikely.append(i)  # a rewrite or nothing
+            continue
         rest.append(i)
+    if unlikely:
+        bound = similarity.most_aligned(
+            a.fp, [bs[i].fp for i in unlikely], min_dice=cfg.rewrite_sentence_dice
+        )
+        rest = sorted(
+            rest + [i for i, n in zip(unlikely, bound, strict=True) if n >= cfg.rewrite_min_aligned]
+        )
     if not rest:
         return out
     st = stock or _no_stock
@@ -390,7 +411,17 @@ def judge(
     best: _Match | None = None
     aligns: dict[str, similarity.Pair | None] = {}
     others = [k for k in candidates if k.sig.ingest_key != sig.ingest_key]
-    matches = match_many(sig, [k.sig for k in others], cfg, stock, exact_only=reason is not None)
+    # A candidate whose event began more than half a span before this article cannot make its event eligible
+    # (``choose_event`` skips an event whose earliest retrieved start is that far): only its own match counts.
+    horizon = sig.at - timedelta(days=cfg.event_span_days) / 2
+    matches = match_many(
+        sig,
+        [k.sig for k in others],
+        cfg,
+        stock,
+        exact_only=reason is not None,
+        match_only=[k.decision.event_began < horizon for k in others],
+    )
     for k, (kind, sim, al) in zip(others, matches, strict=True):
         aligns[k.sig.ingest_key] = al
         if kind is None:

@@ -66,6 +66,42 @@ def sentence_overlap(a: Fingerprint, b_terms: np.ndarray, b_index: np.ndarray, n
     return np.bincount(cells, minlength=na * nb).reshape(na, nb)
 
 
+def most_aligned(
+    a: Fingerprint, bs: Sequence[Fingerprint], *, min_dice: float, min_terms: int = 3
+) -> list[int]:
+    """An upper bound of ``compare_many(a, bs).aligned`` for each of ``bs``, at a fraction of its cost: the chain
+    ``compare_many`` counts is made of paraphrase pairs (Dice >= ``min_dice``, both sentences with at least
+    ``min_terms`` content words, verbatim pairs left out), one per sentence of each side, so it is no longer than
+    the number of sentences of either side with such a pair, verbatim ones counted too. One overlap matrix for all
+    of ``bs`` and three reductions, not the dozens of array operations of a full comparison."""
+    live = [i for i, b in enumerate(bs) if b.n_sentences]
+    out = [0] * len(bs)
+    if a.n_sentences == 0 or not live:
+        return out
+    cols = [bs[i] for i in live]
+    widths = np.array([b.n_sentences for b in cols])
+    offsets = np.cumsum(widths) - widths
+    nb = int(widths.sum())
+    m = sentence_overlap(
+        a,
+        np.concatenate([b.sent_terms for b in cols]),
+        np.concatenate(
+            [b.sent_index.astype(np.int64) + off for b, off in zip(cols, offsets.tolist(), strict=True)]
+        ),
+        nb,
+    )
+    sb = np.concatenate([b.sent_sizes for b in cols])
+    dice = 2.0 * m / (a.sent_sizes.astype(np.float64)[:, None] + sb[None, :])  # as compare_many computes it
+    para = (dice >= min_dice) & (a.sent_sizes >= min_terms)[:, None] & (sb >= min_terms)[None, :]
+    rows = np.logical_or.reduceat(para, offsets, axis=1).sum(
+        axis=0
+    )  # sentences of a with a pair, per candidate
+    cols_hit = np.add.reduceat(para.any(axis=0).astype(np.int64), offsets)
+    for k, i in enumerate(live):
+        out[i] = int(min(rows[k], cols_hit[k]))
+    return out
+
+
 def compare(
     a: Fingerprint,
     b: Fingerprint,
