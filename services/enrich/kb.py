@@ -78,6 +78,8 @@ class KnowledgeBase:
     primary: set[tuple[str, int]] = field(default_factory=set)  # (fold(name), entry): the entry's own name
     # A US state and the big city that shares its name (New York / New York City, Washington / D.C.), both ways
     namesakes: dict[int, int] = field(default_factory=dict)
+    # A US state's postal code ("NJ") -> the state: a link only after "Town, " (resolve), never a name alone
+    state_codes: dict[str, int] = field(default_factory=dict)
     load_seconds: float = 0.0
     store: SqliteStore | None = None  # an imported KB kept on disk, looked up through names/keys/persons
 
@@ -315,7 +317,7 @@ def add_geonames(kb: KnowledgeBase, min_city_population: int = 15_000, holdout: 
         )
         by_iso[c["iso"]] = kb.add(e)
     for st in gc.get_us_states().values():
-        kb.add(
+        kb.state_codes[st["code"]] = kb.add(
             KbEntry(f"geonames:{st['geonameid']}", st["name"], "GPE", STATE_PRIOR, "US", "state", st["code"])
         )
     for cont in gc.get_continents().values():

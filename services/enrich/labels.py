@@ -176,6 +176,10 @@ def decide_labels(text: str, spans: Sequence[Span], res: Resources) -> list[Cand
         _list_org_short_forms(text, cands)
     if "place_fac" in fixes:
         cands = _facilities_headed_by_places(text, cands)
+    if "state_code" in fixes and res.kb is not None and res.kb.state_codes:
+        for n, c in enumerate(cands):
+            if c.text in res.kb.state_codes and after_town(text, cands, n):
+                c.label, c.fixed = "GPE", True
     if "label_vote" in fixes:
         votes: dict[str, Counter[str]] = defaultdict(Counter)
         for c in cands:
@@ -364,6 +368,17 @@ _FAC_HEADS = frozenset(
         "bridge",
     ]
 )
+
+
+def after_town(text: str, cands: Sequence[Candidate], n: int) -> bool:
+    """``cands[n]`` is written right after another name that is no person's and a comma ("Paramus, NJ"): a US
+    state's postal code there is the state ("Stephen Molomby, SC" is a senior counsel, not South Carolina)."""
+    if n == 0:
+        return False
+    prev = cands[n - 1]
+    return prev.label != "PERSON" and text[prev.end : cands[n].start] in (", ", ",")
+
+
 _AFTER_PLACE = re.compile(r" ((?:[A-Z][\w'’\-]* ){0,2}[A-Z][\w'’\-]*)")
 
 

@@ -38,6 +38,7 @@ ALL_FIXES = frozenset(
         "place_cues",  # PERSON/ORG re-typed as a place by its head noun or "in X" for a place the KB knows
         "span_whole",  # "Canada" of "Environment Canada spokesperson" where "Environment Canada" is found whole
         "place_fac",  # "Cleveland" + "Browns Stadium" -> the facility "Cleveland Browns Stadium" (FAC)
+        "state_code",  # "Paramus, NJ": a US state's postal code after a town is the state (GPE)
         "list_org",  # "American, British Airways, Southwest" beside "American Airlines": the organisation's short form
     }
 )

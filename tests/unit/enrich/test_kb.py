@@ -462,3 +462,21 @@ def test_a_place_name_heading_a_facility_the_model_cut_short_is_the_facility() -
     # a capitalized word after a place that is no facility's head leaves the place alone
     (alone,) = _labelled("Flights from Cleveland Monday on.", ("Cleveland", "GPE"))
     assert alone[:2] == ("Cleveland", "GPE")
+
+
+def test_a_us_state_postal_code_after_a_town_is_the_state() -> None:
+    text = (
+        "between the Paramus, NJ retail corridor and New Jersey. Counsel Stephen Molomby, SC said. NJ agreed."
+    )
+    got = _labelled(
+        text,
+        ("Paramus", "ORG"),
+        ("NJ", "ORG"),
+        ("New Jersey", "GPE"),
+        ("Stephen Molomby", "PERSON"),
+        ("SC", "ORG"),
+        ("NJ", "ORG"),
+    )
+    assert got[1][1] == "GPE" and got[1][2] == got[2][2]  # "Paramus, NJ": New Jersey
+    assert got[4][1] == "ORG"  # after a person's name: a postnominal (senior counsel), not South Carolina
+    assert got[5][2] != got[2][2]  # a code alone is not linked
