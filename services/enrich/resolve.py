@@ -160,6 +160,7 @@ def link_article(cands: Sequence[Candidate], kb: KnowledgeBase | None, text: str
     _local_ids(cands, links, fam_votes, scope, _full_form)
     _person_short_forms(cands, links, persons, kb, scope)
     _org_short_forms(cands, links, scope)
+    _defined_abbreviations(cands, links, text)
     _place_short_forms(cands, links)
     _compass_short_forms(cands, links, scope)
     _local_ids(cands, links, fam_votes, scope, lambda c: True)
@@ -320,6 +321,34 @@ def _person_short_forms(
         ambiguous = "?" + ",".join(sorted(fits)) if fits else ""
         person_key = scope.key(f"|{initial or ''}|{key}{ambiguous}", " ".join(words))
         links[i] = _Link(local_id("person", person_key), " ".join(words))
+
+
+_DEFINED = re.compile(r" ?\(([A-Z][A-Za-z&]{1,9})\)")
+
+
+def _defined_abbreviations(cands: Sequence[Candidate], links: list[_Link], text: str) -> None:
+    """An abbreviation the article defines in parentheses right after a name ("American College of Pediatricians
+    (ACPeds)", "New People's Party (NPP)") stands for that name wherever the article writes it, also over the KB's
+    usual sense of the letters: its capitals, in order, are initials of the name's words, the first the first."""
+    defined: dict[str, int] = {}
+    for j, full in enumerate(cands):
+        m = _DEFINED.match(text, full.end)  # the abbreviation itself may be no span of the model's
+        if m is None or not links[j].id or " " not in full.text.strip():
+            continue
+        abbr = m.group(1)
+        caps = "".join(ch for ch in abbr if ch.isupper())
+        initials = _initials(_surface(full.text))
+        if len(caps) < 2 or not initials or caps[0] != initials[0]:
+            continue
+        rest = iter(initials)
+        if all(ch in rest for ch in caps):  # a subsequence of the initials
+            defined.setdefault(abbr, j)
+    if not defined:
+        return
+    for i, c in enumerate(cands):
+        k = defined.get(c.text)
+        if k is not None and k != i:
+            links[i] = links[k]
 
 
 def _is_initial_word(word: str) -> bool:

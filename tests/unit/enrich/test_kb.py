@@ -480,3 +480,15 @@ def test_a_us_state_postal_code_after_a_town_is_the_state() -> None:
     assert got[1][1] == "GPE" and got[1][2] == got[2][2]  # "Paramus, NJ": New Jersey
     assert got[4][1] == "ORG"  # after a person's name: a postnominal (senior counsel), not South Carolina
     assert got[5][2] != got[2][2]  # a code alone is not linked
+
+
+def test_an_abbreviation_defined_in_parentheses_stands_for_its_name_in_the_article(kb: KnowledgeBase) -> None:
+    text = "The Xyloria College of Pediatricians (XCPeds) met. Later XCPeds said so. XC agreed."
+    full, abbr, other = _ids_in_text(
+        kb, text, ("The Xyloria College of Pediatricians", "ORG"), ("XCPeds", "ORG"), ("XC", "ORG")
+    )
+    assert abbr == full and other != full  # only the letters the article defined
+    # letters that are not the name's initials in order are not its abbreviation
+    text = "The Xyloria College of Pediatricians (PCX) met. Later PCX said so."
+    full, abbr = _ids_in_text(kb, text, ("The Xyloria College of Pediatricians", "ORG"), ("PCX", "ORG"))
+    assert abbr != full
