@@ -161,6 +161,7 @@ def link_article(cands: Sequence[Candidate], kb: KnowledgeBase | None, text: str
     _person_short_forms(cands, links, persons, kb, scope)
     _org_short_forms(cands, links, scope)
     _defined_abbreviations(cands, links, text)
+    _abbreviated_heads(cands, links)
     _place_short_forms(cands, links)
     _compass_short_forms(cands, links, scope)
     _local_ids(cands, links, fam_votes, scope, lambda c: True)
@@ -349,6 +350,29 @@ def _defined_abbreviations(cands: Sequence[Candidate], links: list[_Link], text:
         k = defined.get(c.text)
         if k is not None and k != i:
             links[i] = links[k]
+
+
+def _abbreviated_heads(cands: Sequence[Candidate], links: list[_Link]) -> None:
+    """A name written as the initials of a longer name's first words and its head noun ("the GW Bridge" for "the
+    George Washington Bridge") is the one name of the article that fits; a name the KB knows stays linked."""
+    fulls = [
+        (j, words)
+        for j, c in enumerate(cands)
+        if c.label != "PERSON" and links[j].id and len(words := _surface(c.text).split()) >= 3
+    ]
+    if not fulls:
+        return
+    for i, c in enumerate(cands):
+        words = _surface(c.text).split()
+        if links[i].kb is not None or len(words) != 2 or not (words[0].isupper() and 2 <= len(words[0]) <= 5):
+            continue
+        fits = {
+            links[j].id: j
+            for j, w in fulls
+            if w[-1] == words[1] and _initials(" ".join(w[:-1])) == words[0] and j != i
+        }
+        if len(fits) == 1:
+            links[i] = links[next(iter(fits.values()))]
 
 
 def _is_initial_word(word: str) -> bool:

@@ -492,3 +492,11 @@ def test_an_abbreviation_defined_in_parentheses_stands_for_its_name_in_the_artic
     text = "The Xyloria College of Pediatricians (PCX) met. Later PCX said so."
     full, abbr = _ids_in_text(kb, text, ("The Xyloria College of Pediatricians", "ORG"), ("PCX", "ORG"))
     assert abbr != full
+
+
+def test_initials_of_a_name_with_its_head_noun_are_that_name(kb: KnowledgeBase) -> None:
+    text = "Cross the Xyloria Quorn Bridge at dawn; the XQ Bridge is busy. The XQ Tower is not."
+    full, short, other = _ids_in_text(
+        kb, text, ("the Xyloria Quorn Bridge", "FAC"), ("the XQ Bridge", "FAC"), ("The XQ Tower", "FAC")
+    )
+    assert short == full and other != full  # another head noun is another thing
