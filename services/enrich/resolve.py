@@ -355,17 +355,23 @@ def _defined_abbreviations(cands: Sequence[Candidate], links: list[_Link], text:
 def _abbreviated_heads(cands: Sequence[Candidate], links: list[_Link]) -> None:
     """A name written as the initials of a longer name's first words and its head noun ("the GW Bridge" for "the
     George Washington Bridge") is the one name of the article that fits; a name the KB knows stays linked."""
+    shorts = [
+        (i, words)
+        for i, c in enumerate(cands)
+        if links[i].kb is None
+        and 1 <= c.text.count(" ") <= 2
+        and len(words := _surface(c.text).split()) == 2
+        and words[0].isupper()
+        and 2 <= len(words[0]) <= 5
+    ]
+    if not shorts:
+        return
     fulls = [
         (j, words)
         for j, c in enumerate(cands)
         if c.label != "PERSON" and links[j].id and len(words := _surface(c.text).split()) >= 3
     ]
-    if not fulls:
-        return
-    for i, c in enumerate(cands):
-        words = _surface(c.text).split()
-        if links[i].kb is not None or len(words) != 2 or not (words[0].isupper() and 2 <= len(words[0]) <= 5):
-            continue
+    for i, words in shorts:
         fits = {
             links[j].id: j
             for j, w in fulls
