@@ -167,6 +167,7 @@ def link_article(cands: Sequence[Candidate], kb: KnowledgeBase | None, text: str
     _local_ids(cands, links, fam_votes, scope, lambda c: True)
     _one_id_per_unknown_name(cands, links)
     _person_flip_of_one_word(cands, links)
+    _known_as(cands, links, text)
     return links
 
 
@@ -635,6 +636,40 @@ def _person_flip_of_one_word(cands: Sequence[Candidate], links: list[_Link]) -> 
             continue
         top = next(iter(ids))
         links[i] = next(links[j] for j, d in enumerate(cands) if d.label != "PERSON" and links[j].id == top)
+
+
+_ALIAS_ADVERB = r"(?:also|locally|originally|formerly|sometimes|once|now)\s+"
+# "Guadeloupe, known as Gwadloup", "Jolfa (originally called New Julfa)"; the name right after, "the" may lead it
+_KNOWN_AS = re.compile(rf"\s*[,(]\s*(?:{_ALIAS_ADVERB})?known as\s+|\s*[,(]\s*{_ALIAS_ADVERB}called\s+")
+# a second alias of the same name further on: "..., known as Gwadloup in the local creole, and sometimes known as"
+_AND_KNOWN_AS = re.compile(rf"[^.;:()\n]{{0,40}}?,\s*(?:and|or)\s+(?:{_ALIAS_ADVERB})?(?:known as|called)\s+")
+
+
+def _known_as(cands: Sequence[Candidate], links: list[_Link], text: str) -> None:
+    """A name the article gives as another name of the name right before it ("Guadeloupe, known as Gwadloup in
+    the local creole, and sometimes known as the Butterfly Island", "Jolfa (originally called New Julfa)") is that
+    thing wherever the article writes it, whatever the model typed it: the two ids become one, the KB's entity's
+    if one is linked, else the one not typed PERSON (a place's name in another language is often typed PERSON).
+    Two different KB entities are never joined; "called" only with an adverb ("Smith, called Jones" is a verb)."""
+    if not text or ("known as" not in text and "called" not in text):
+        return
+    aliased: set[int] = set()
+    for i in range(1, len(cands)):
+        x, y = cands[i - 1], cands[i]
+        gap = text[x.end : y.start] if x.end <= y.start else ""
+        if not gap or not (_KNOWN_AS.fullmatch(gap) or (i - 1 in aliased and _AND_KNOWN_AS.fullmatch(gap))):
+            continue
+        a, b = links[i - 1], links[i]
+        if not a.id or not b.id or a.id == b.id or (a.kb is not None and b.kb is not None):
+            aliased.add(i)
+            continue
+        rank_a = (a.kb is not None, x.label != "PERSON", 1)
+        rank_b = (b.kb is not None, y.label != "PERSON", 0)
+        win, lose = (a, b.id) if rank_a >= rank_b else (b, a.id)
+        for k, lk in enumerate(links):
+            if lk.id == lose:
+                links[k] = win
+        aliased.add(i)
 
 
 def _best_names(cands: Sequence[Candidate], links: Sequence[_Link]) -> dict[str, str]:

@@ -500,3 +500,25 @@ def test_initials_of_a_name_with_its_head_noun_are_that_name(kb: KnowledgeBase) 
         kb, text, ("the Xyloria Quorn Bridge", "FAC"), ("the XQ Bridge", "FAC"), ("The XQ Tower", "FAC")
     )
     assert short == full and other != full  # another head noun is another thing
+
+
+def test_a_name_given_as_known_as_another_is_that_thing(kb: KnowledgeBase) -> None:
+    text = (
+        "Xyloria, known as Xylorya in the local creole, and sometimes known as the Quorn Isle, is an island. "
+        "Visit Xylorya. A town called Pexa (originally called New Pexa) is there. Smith, called Jones, left."
+    )
+    place, alias, second, again, town, old, smith, jones = _ids_in_text(
+        kb,
+        text,
+        ("Xyloria", "GPE"),
+        ("Xylorya", "PERSON"),
+        ("the Quorn Isle", "LOC"),
+        ("Xylorya", "PERSON"),
+        ("Pexa", "PERSON"),
+        ("New Pexa", "GPE"),
+        ("Smith", "PERSON"),
+        ("Jones", "PERSON"),
+    )
+    assert alias == second == again == place  # every mention of the other name, whatever its type
+    assert town == old and not town.startswith("local:person")  # the name not typed PERSON gives the id
+    assert smith != jones  # "called" without an adverb is a verb
