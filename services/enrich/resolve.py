@@ -450,7 +450,9 @@ def _org_short_forms(cands: Sequence[Candidate], links: list[_Link], scope: _Art
                     top = next(iter(later))
                     links[i] = next(links[j] for j, _ in full if links[j].id == top)
             continue
-        fits = inside or acro
+        # the acronym of exactly one name in full before the longer names that start with it ("USI" beside "the
+        # University of Southern Indiana" and "USI Art Collections", a part of it named after it)
+        fits = acro if len(acro) == 1 else inside or acro
         if len(fits) == 1:
             links[i] = links[next(iter(fits.values()))]
 

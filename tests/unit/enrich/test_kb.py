@@ -522,3 +522,13 @@ def test_a_name_given_as_known_as_another_is_that_thing(kb: KnowledgeBase) -> No
     assert alias == second == again == place  # every mention of the other name, whatever its type
     assert town == old and not town.startswith("local:person")  # the name not typed PERSON gives the id
     assert smith != jones  # "called" without an adverb is a verb
+
+
+def test_an_acronym_of_one_name_in_full_wins_over_a_longer_name_that_starts_with_it(
+    kb: KnowledgeBase,
+) -> None:
+    text = "The University of Xyloria Quorn opened. UXQ Art Collections lent works. UXQ said so."
+    full, parts, short = _ids_in_text(
+        kb, text, ("The University of Xyloria Quorn", "ORG"), ("UXQ Art Collections", "ORG"), ("UXQ", "ORG")
+    )
+    assert short == full and parts != full
