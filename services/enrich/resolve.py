@@ -643,6 +643,9 @@ def _person_flip_of_one_word(cands: Sequence[Candidate], links: list[_Link]) -> 
 _ALIAS_ADVERB = r"(?:also|locally|originally|formerly|sometimes|once|now)\s+"
 # "Guadeloupe, known as Gwadloup", "Jolfa (originally called New Julfa)"; the name right after, "the" may lead it
 _KNOWN_AS = re.compile(rf"\s*[,(]\s*(?:{_ALIAS_ADVERB})?known as\s+|\s*[,(]\s*{_ALIAS_ADVERB}called\s+")
+# a nickname in quotes in parentheses right after the name: 'QuickenLoans Arena ("The Q")'
+_QUOTED_OPEN = re.compile(r"\s*\(\s*[\"“]")
+_QUOTED_CLOSE = re.compile(r"[\"”]\s*\)")
 # a second alias of the same name further on: "..., known as Gwadloup in the local creole, and sometimes known as"
 _AND_KNOWN_AS = re.compile(rf"[^.;:()\n]{{0,40}}?,\s*(?:and|or)\s+(?:{_ALIAS_ADVERB})?(?:known as|called)\s+")
 
@@ -652,14 +655,20 @@ def _known_as(cands: Sequence[Candidate], links: list[_Link], text: str) -> None
     the local creole, and sometimes known as the Butterfly Island", "Jolfa (originally called New Julfa)") is that
     thing wherever the article writes it, whatever the model typed it: the two ids become one, the KB's entity's
     if one is linked, else the one not typed PERSON (a place's name in another language is often typed PERSON).
-    Two different KB entities are never joined; "called" only with an adverb ("Smith, called Jones" is a verb)."""
-    if not text or ("known as" not in text and "called" not in text):
+    A nickname in quotes in parentheses right after a name ('QuickenLoans Arena ("The Q")') too, not a name in
+    parentheses without quotes ("Moscow (Russia)"). Two different KB entities are never joined; "called" only with
+    an adverb ("Smith, called Jones" is a verb)."""
+    if not text or ("known as" not in text and "called" not in text and "(" not in text):
         return
     aliased: set[int] = set()
     for i in range(1, len(cands)):
         x, y = cands[i - 1], cands[i]
         gap = text[x.end : y.start] if x.end <= y.start else ""
-        if not gap or not (_KNOWN_AS.fullmatch(gap) or (i - 1 in aliased and _AND_KNOWN_AS.fullmatch(gap))):
+        if not gap or not (
+            _KNOWN_AS.fullmatch(gap)
+            or (i - 1 in aliased and _AND_KNOWN_AS.fullmatch(gap))
+            or (_QUOTED_OPEN.fullmatch(gap) and _QUOTED_CLOSE.match(text, y.end))
+        ):
             continue
         a, b = links[i - 1], links[i]
         if not a.id or not b.id or a.id == b.id or (a.kb is not None and b.kb is not None):

@@ -532,3 +532,18 @@ def test_an_acronym_of_one_name_in_full_wins_over_a_longer_name_that_starts_with
         kb, text, ("The University of Xyloria Quorn", "ORG"), ("UXQ Art Collections", "ORG"), ("UXQ", "ORG")
     )
     assert short == full and parts != full
+
+
+def test_a_nickname_in_quotes_in_parentheses_is_the_name_before_it(kb: KnowledgeBase) -> None:
+    text = 'Games are at Xyloria Arena ("The Qx") downtown. The Qx is loud. Pexa Hall (Quorn) is not.'
+    arena, nick, again, hall, other = _ids_in_text(
+        kb,
+        text,
+        ("Xyloria Arena", "FAC"),
+        ("The Qx", "WORK_OF_ART"),
+        ("The Qx", "WORK_OF_ART"),
+        ("Pexa Hall", "FAC"),
+        ("Quorn", "GPE"),
+    )
+    assert nick == again == arena
+    assert other != hall  # a name in parentheses without quotes may be its place ("Moscow (Russia)")
