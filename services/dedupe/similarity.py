@@ -66,6 +66,24 @@ def sentence_overlap(a: Fingerprint, b_terms: np.ndarray, b_index: np.ndarray, n
     return np.bincount(cells, minlength=na * nb).reshape(na, nb)
 
 
+def _stacked_overlap(
+    a: Fingerprint, cols: Sequence[Fingerprint]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """``sentence_overlap`` of ``a`` against the sentences of all ``cols`` side by side (one column per sentence,
+    candidate after candidate), and each candidate's number of columns."""
+    widths = np.array([b.n_sentences for b in cols], dtype=np.int64)
+    offsets = np.cumsum(widths) - widths
+    m = sentence_overlap(
+        a,
+        np.concatenate([b.sent_terms for b in cols]),
+        np.concatenate(
+            [b.sent_index.astype(np.int64) + off for b, off in zip(cols, offsets.tolist(), strict=True)]
+        ),
+        int(widths.sum()),
+    )
+    return m, widths
+
+
 def most_aligned(
     a: Fingerprint, bs: Sequence[Fingerprint], *, min_dice: float, min_terms: int = 3
 ) -> list[int]:
@@ -79,17 +97,8 @@ def most_aligned(
     if a.n_sentences == 0 or not live:
         return out
     cols = [bs[i] for i in live]
-    widths = np.array([b.n_sentences for b in cols])
+    m, widths = _stacked_overlap(a, cols)
     offsets = np.cumsum(widths) - widths
-    nb = int(widths.sum())
-    m = sentence_overlap(
-        a,
-        np.concatenate([b.sent_terms for b in cols]),
-        np.concatenate(
-            [b.sent_index.astype(np.int64) + off for b, off in zip(cols, offsets.tolist(), strict=True)]
-        ),
-        nb,
-    )
     sb = np.concatenate([b.sent_sizes for b in cols])
     dice = 2.0 * m / (a.sent_sizes.astype(np.float64)[:, None] + sb[None, :])  # as compare_many computes it
     para = (dice >= min_dice) & (a.sent_sizes >= min_terms)[:, None] & (sb >= min_terms)[None, :]
@@ -152,18 +161,10 @@ def compare_many(
         if not b.n_sentences:
             out[i] = Pair(0, 0.0, 0, False, *_names(a, b, None, None))
     cols = [bs[i] for i in live]
-    widths = np.array([b.n_sentences for b in cols])
+    m, widths = _stacked_overlap(a, cols)
     offsets = np.cumsum(widths) - widths
     owner = np.repeat(np.arange(len(cols)), widths)  # the candidate of each column
     nb = int(widths.sum())
-    m = sentence_overlap(
-        a,
-        np.concatenate([b.sent_terms for b in cols]),
-        np.concatenate(
-            [b.sent_index.astype(np.int64) + off for b, off in zip(cols, offsets.tolist(), strict=True)]
-        ),
-        nb,
-    )
     sa = a.sent_sizes.astype(np.float64)
     sb = np.concatenate([b.sent_sizes for b in cols])
     dice = 2.0 * m / (sa[:, None] + sb[None, :])
