@@ -68,9 +68,9 @@ def sentence_overlap(a: Fingerprint, b_terms: np.ndarray, b_index: np.ndarray, n
 
 def _stacked_overlap(
     a: Fingerprint, cols: Sequence[Fingerprint]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """``sentence_overlap`` of ``a`` against the sentences of all ``cols`` side by side (one column per sentence,
-    candidate after candidate), and each candidate's number of columns."""
+    candidate after candidate), each candidate's number of columns and its first column."""
     widths = np.array([b.n_sentences for b in cols], dtype=np.int64)
     offsets = np.cumsum(widths) - widths
     m = sentence_overlap(
@@ -81,7 +81,7 @@ def _stacked_overlap(
         ),
         int(widths.sum()),
     )
-    return m, widths
+    return m, widths, offsets
 
 
 def most_aligned(
@@ -97,8 +97,7 @@ def most_aligned(
     if a.n_sentences == 0 or not live:
         return out
     cols = [bs[i] for i in live]
-    m, widths = _stacked_overlap(a, cols)
-    offsets = np.cumsum(widths) - widths
+    m, _, offsets = _stacked_overlap(a, cols)
     sb = np.concatenate([b.sent_sizes for b in cols])
     dice = 2.0 * m / (a.sent_sizes.astype(np.float64)[:, None] + sb[None, :])  # as compare_many computes it
     para = (dice >= min_dice) & (a.sent_sizes >= min_terms)[:, None] & (sb >= min_terms)[None, :]
@@ -161,8 +160,7 @@ def compare_many(
         if not b.n_sentences:
             out[i] = Pair(0, 0.0, 0, False, *_names(a, b, None, None))
     cols = [bs[i] for i in live]
-    m, widths = _stacked_overlap(a, cols)
-    offsets = np.cumsum(widths) - widths
+    m, widths, offsets = _stacked_overlap(a, cols)
     owner = np.repeat(np.arange(len(cols)), widths)  # the candidate of each column
     nb = int(widths.sum())
     sa = a.sent_sizes.astype(np.float64)
