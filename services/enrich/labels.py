@@ -28,6 +28,7 @@ class Candidate:
     text: str
     curated: Curated | None = None
     fixed: bool = False  # the label was decided by data (alias, gazetteer, document evidence), not the model
+    state_code: bool = False  # a US state's postal code after a town ("Paramus, NJ"): resolve links the state
 
 
 def _clean_span(text: str, s: Span, fixes: frozenset[str]) -> Candidate | None:
@@ -179,7 +180,7 @@ def decide_labels(text: str, spans: Sequence[Span], res: Resources) -> list[Cand
     if "state_code" in fixes and res.kb is not None and res.kb.state_codes:
         for n, c in enumerate(cands):
             if c.text in res.kb.state_codes and after_town(text, cands, n):
-                c.label, c.fixed = "GPE", True
+                c.label, c.fixed, c.state_code = "GPE", True, True
     if "label_vote" in fixes:
         votes: dict[str, Counter[str]] = defaultdict(Counter)
         for c in cands:

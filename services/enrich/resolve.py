@@ -43,7 +43,7 @@ from services.enrich.canonical import (
     strip_possessive,
 )
 from services.enrich.kb import KbEntry, KnowledgeBase, family
-from services.enrich.labels import Candidate, after_town, decide_labels
+from services.enrich.labels import Candidate, decide_labels
 from services.enrich.link import (
     TIER_ALT,
     TIER_CURATED,
@@ -132,8 +132,8 @@ def link_article(cands: Sequence[Candidate], kb: KnowledgeBase | None, text: str
                 e = kb.entries[country]
                 links[i] = _Link(f"{e.kb_id}#norp", name, e, TIER_CURATED)
                 continue
-        if kb is not None and c.label == "GPE" and name in kb.state_codes and after_town(text, cands, i):
-            links[i] = _linked(kb.entries[kb.state_codes[name]], TIER_CURATED)  # "Paramus, NJ"
+        if kb is not None and c.state_code:  # "Paramus, NJ": marked by labels, where the town is checked
+            links[i] = _linked(kb.entries[kb.state_codes[c.text]], TIER_CURATED)
             continue
         choices = candidates(kb, c.label, name) if kb is not None else []
         if len(choices) == 1 or (choices and _clear(choices)):

@@ -482,6 +482,21 @@ def test_a_us_state_postal_code_after_a_town_is_the_state() -> None:
     assert got[5][2] != got[2][2]  # a code alone is not linked
 
 
+def test_the_state_code_after_a_town_is_marked_by_labels_and_linked_by_that_mark(kb: KnowledgeBase) -> None:
+    from services.enrich.labels import decide_labels
+    from services.enrich.model import Span
+
+    text = "the Paramus, NJ retail corridor"
+    spans = [Span("Paramus", "ORG", 4, 11), Span("NJ", "ORG", 13, 15)]
+    town, code = decide_labels(text, spans, Resources.load(EnrichSettings()))
+    assert not town.state_code and code.state_code and code.label == "GPE"
+    # linking reads the mark, not the text again: the same candidates unmarked are not the state
+    marked = link_article([town, code], kb, text)[1]
+    assert marked.kb is not None and marked.kb.name == "New Jersey"
+    code.state_code = False
+    assert link_article([town, code], kb, text)[1].kb is None
+
+
 def test_an_abbreviation_defined_in_parentheses_stands_for_its_name_in_the_article(kb: KnowledgeBase) -> None:
     text = "The Xyloria College of Pediatricians (XCPeds) met. Later XCPeds said so. XC agreed."
     full, abbr, other = _ids_in_text(
