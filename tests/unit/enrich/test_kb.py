@@ -562,3 +562,21 @@ def test_a_nickname_in_quotes_in_parentheses_is_the_name_before_it(kb: Knowledge
     )
     assert nick == again == arena
     assert other != hall  # a name in parentheses without quotes may be its place ("Moscow (Russia)")
+
+
+@pytest.mark.parametrize(
+    ("former", "country"),
+    [
+        ("Persia", "Iran"),
+        ("Siam", "Thailand"),
+        ("Ceylon", "Sri Lanka"),
+        ("Formosa", "Taiwan"),
+        ("Burma", "Myanmar"),
+    ],
+)
+def test_a_country_under_its_name_before_a_renaming_is_that_country(
+    kb: KnowledgeBase, former: str, country: str
+) -> None:
+    (got,) = links(kb, (former, "GPE"))
+    assert got[1] == country
+    assert links(kb, (country, "GPE")) == [got]
