@@ -607,9 +607,10 @@ def _one_id_per_unknown_name(cands: Sequence[Candidate], links: list[_Link]) -> 
 def _person_flip_of_one_word(cands: Sequence[Candidate], links: list[_Link]) -> None:
     """A one-word name the model typed PERSON here and ORG/place/product there in one article is one thing (the
     company typed PERSON in one sentence): the PERSON mention takes the one id its other mentions share, unless a
-    person named in full in the article carries that word (a surname or first name alone stays the person's)."""
+    person named in full in the article carries that word (a surname or first name alone stays the person's).
+    Words match under the invariant key: a misspelling ("the Saffavid era" beside "the Safavid era") is the word."""
     person_words = {
-        w
+        phonetic(w)
         for i, c in enumerate(cands)
         if c.label == "PERSON" and len(words := fold(_surface(c.text)).split()) >= 2
         for w in words
@@ -625,13 +626,13 @@ def _person_flip_of_one_word(cands: Sequence[Candidate], links: list[_Link]) -> 
             and not lk.id.startswith("local:person")
             and (lk.kb is not None or len(fold(lk.name).split()) == 1)
         ):
-            others[fold(_surface(c.text))].add(lk.id)
+            others[phonetic(_surface(c.text))].add(lk.id)
     for i, c in enumerate(cands):
-        key = fold(_surface(c.text))
+        key = phonetic(_surface(c.text))
         if (
             c.label != "PERSON"
             or links[i].kb is not None
-            or len(key.split()) != 1
+            or len(fold(_surface(c.text)).split()) != 1
             or key in person_words
             or len(ids := others.get(key, set())) != 1
         ):

@@ -580,3 +580,24 @@ def test_a_country_under_its_name_before_a_renaming_is_that_country(
     (got,) = links(kb, (former, "GPE"))
     assert got[1] == country
     assert links(kb, (country, "GPE")) == [got]
+
+
+def test_a_one_word_name_typed_person_takes_the_id_of_its_other_mentions_under_the_invariant_key(
+    kb: KnowledgeBase,
+) -> None:
+    text = "From the Zarnavid era. Then the Zarnnavid era came. Zorq said so. A Zarnavid dome."
+    era, misspelt, person, dome = _ids_in_text(
+        kb, text, ("Zarnavid", "NORP"), ("Zarnnavid", "PERSON"), ("Zorq", "PERSON"), ("Zarnavid", "NORP")
+    )
+    assert misspelt == era == dome and person != era
+    # a person named in full carrying the word keeps the word alone a person's
+    text = "Ann Zarnavid came. The Zarnavid era. Zarnnavid said. A Zarnavid dome."
+    _, era, alone, _ = _ids_in_text(
+        kb,
+        text,
+        ("Ann Zarnavid", "PERSON"),
+        ("Zarnavid", "NORP"),
+        ("Zarnnavid", "PERSON"),
+        ("Zarnavid", "NORP"),
+    )
+    assert alone != era
