@@ -52,12 +52,12 @@ def entry(key: str, text: str, at: datetime) -> Entry:
 
 
 async def both(
-    stack: Stack, stored: Sequence[Entry], probes: Sequence[Entry]
+    stack: Stack, stored: Sequence[Entry], probes: Sequence[Entry], cfg: DedupeSettings = CFG
 ) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """Candidates of each probe from the search store and from the memory store, given the same entries."""
     es = async_client(ElasticSettings(url=stack.search.url, compat="osmem"))
     try:
-        store = ElasticStore(es, f"dedupe-store-{uuid.uuid4().hex[:8]}", CFG)
+        store = ElasticStore(es, f"dedupe-store-{uuid.uuid4().hex[:8]}", cfg)
         await store.ensure_index()
         mem = MemoryStore(CFG)
         for e in stored:  # one by one, as they arrive
@@ -74,7 +74,9 @@ async def both(
         await es.close()
 
 
-def test_search_store_finds_the_candidates_the_memory_store_finds(stack: Stack) -> None:
+@pytest.mark.parametrize("refresh", ["true", "wait_for"])
+def test_search_store_finds_the_candidates_the_memory_store_finds(stack: Stack, refresh: str) -> None:
+    """Either way of making a batch's signatures visible (a forced refresh, or waiting for the periodic one)."""
     b000, b001, b002, b003 = (body(n) for n in ("000", "001", "002", "003"))
     stored = [
         entry("s001", b001, T0),  # the wire story
@@ -88,7 +90,8 @@ def test_search_store_finds_the_candidates_the_memory_store_finds(stack: Stack) 
         entry("p000-far", b000, T0 + timedelta(days=20)),  # far outside it
         entry("p001-copy", b001, T0 + timedelta(days=90)),  # a copy: found whenever it arrives
     ]
-    got, want = asyncio.run(both(stack, stored, probes))
+    cfg = DedupeSettings(register_refresh=refresh)  # type: ignore[arg-type]
+    got, want = asyncio.run(both(stack, stored, probes, cfg))
     assert got == want
     assert {"s001", "s001-late"} <= got["p001-copy"]  # copies by exact keys, regardless of time
     assert "s001" in got["p002"]  # the rewrite

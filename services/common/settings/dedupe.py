@@ -6,6 +6,8 @@ the way outlets make them, plus hard negatives) and from the seed articles.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -26,6 +28,17 @@ class DedupeSettings(BaseModel):
         description="replicas of the dedupe state index in the search server: 0 suits one node (a replica "
         "there is never assigned and keeps the index yellow forever); raise it on a multi-node cluster. Applies "
         "when the index is created",
+    )
+
+    register_refresh: Literal["true", "wait_for"] = Field(
+        "true",
+        description="how a batch's signatures become visible to the other workers' candidate searches before "
+        "they search (the correctness rule: of two racing copies the second to search sees the first). `true` "
+        "refreshes the dedupe index's shards after every batch: free on the embedded server, but on "
+        "Elasticsearch a new small segment per batch (~10 a second at full speed) and the merges behind them. "
+        "`wait_for` returns once the index's own periodic refresh (`index.refresh_interval`, 1 s) has made "
+        "them visible: equally correct, no forced refresh, up to one refresh interval more latency per batch "
+        "(a worker then decides at most `batch_size` articles per interval: add workers for more)",
     )
 
     # --- bad input ---------------------------------------------------------------------------------------------

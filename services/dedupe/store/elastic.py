@@ -1,7 +1,8 @@
 """The dedupe state every worker shares: ``sig:`` and ``dec:`` documents in the dedupe index of the search server.
 
-Elasticsearch semantics the protocol relies on: a bulk index with ``refresh=true`` makes signatures visible to every
-search started after it; ``op_type=create`` is linearizable per ``_id``, so a decision is written once.
+Elasticsearch semantics the protocol relies on: a bulk index with ``refresh=true`` (or ``refresh=wait_for``, which
+waits for the periodic refresh instead of forcing one: ``register_refresh``) makes signatures visible to every
+search started after it returns; ``op_type=create`` is linearizable per ``_id``, so a decision is written once.
 """
 
 from __future__ import annotations
@@ -159,7 +160,9 @@ class ElasticStore:
                 }
             )
             self._remember(s)
-        resp = await self.es.bulk(operations=ops, refresh=True)
+        # visible to every search that starts after this returns (rule 1): forced now, or the next periodic refresh
+        refresh: bool | str = True if self.cfg.register_refresh == "true" else "wait_for"
+        resp = await self.es.bulk(operations=ops, refresh=refresh)
         if resp.get("errors"):
             bad = [i["index"] for i in resp["items"] if not 200 <= i["index"].get("status", 500) < 300]
             raise StoreUnavailable(f"{len(bad)} signatures not written, first: {bad[0].get('error')}")

@@ -239,7 +239,10 @@ def test_elasticsearch_disk_watermarks_are_on_and_the_dedupe_index_has_no_replic
     assert es["cluster.routing.allocation.disk.threshold_enabled"] == "true"
     assert es["discovery.type"] == "single-node"
     for name in worker_services(spec):
-        assert environment(spec["services"][name])["NEWSFLOW_DEDUPE__INDEX_REPLICAS"] == "0", name
+        env = environment(spec["services"][name])
+        assert env["NEWSFLOW_DEDUPE__INDEX_REPLICAS"] == "0", name
+        # a real Elasticsearch: no forced refresh (a small segment) per dedupe batch
+        assert env["NEWSFLOW_DEDUPE__REGISTER_REFRESH"] == "wait_for", name
 
 
 def test_topics_get_partitions_that_divide_evenly_and_an_explicit_retention(

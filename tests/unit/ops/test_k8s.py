@@ -318,6 +318,7 @@ def test_dev_points_the_workers_at_the_operators_services(dev: list[dict[str, An
     assert es["spec"]["http"]["tls"]["selfSignedCertificate"]["disabled"] is True
     assert settings["NEWSFLOW_ES__URL"] == f"http://{es['metadata']['name']}-es-http:9200"
     assert settings["NEWSFLOW_DEDUPE__INDEX_REPLICAS"] == "0", "one Elasticsearch node"
+    assert settings["NEWSFLOW_DEDUPE__REGISTER_REFRESH"] == "wait_for", "no forced refresh per dedupe batch"
     for workload in [*of_kind(dev, "Deployment").values(), *of_kind(dev, "Job").values()]:
         pod = workload["spec"]["template"]["spec"]
         for c in [*pod.get("initContainers", []), *pod["containers"]]:
