@@ -138,9 +138,32 @@ def _add_known(text: str, cands: list[Candidate], res: Resources) -> list[Candid
     return sorted(cands + added, key=lambda c: c.start) if added else cands
 
 
+_LINE_BREAK = re.compile(r"\s*\n\s*")
+
+
+def _split_at_line_breaks(text: str, spans: Sequence[Span]) -> list[Span]:
+    """A name never runs over a line break: a span of the model's that does ("Guadeloupe\n\nGuadeloupe", a
+    headline and the first word after it) is one span per line, each with the model's label."""
+    out: list[Span] = []
+    for s in spans:
+        if "\n" not in s.text or s.label not in KEPT_TYPES:
+            out.append(s)
+            continue
+        start = s.start
+        for m in _LINE_BREAK.finditer(text, s.start, s.end):
+            if m.start() > start:
+                out.append(Span(text[start : m.start()], s.label, start, m.start()))
+            start = m.end()
+        if s.end > start:
+            out.append(Span(text[start : s.end], s.label, start, s.end))
+    return out
+
+
 def decide_labels(text: str, spans: Sequence[Span], res: Resources) -> list[Candidate]:
     """The model's spans, cleaned and re-typed where the alias file, the gazetteer or the article disagree."""
     fixes = res.fixes
+    if "span_break" in fixes:
+        spans = _split_at_line_breaks(text, spans)
     cands = [c for s in spans if s.label in KEPT_TYPES and (c := _clean_span(text, s, fixes)) is not None]
     if "span_join" in fixes:
         cands = _join_split_names(text, cands, spans)

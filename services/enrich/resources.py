@@ -40,6 +40,7 @@ ALL_FIXES = frozenset(
         "place_fac",  # "Cleveland" + "Browns Stadium" -> the facility "Cleveland Browns Stadium" (FAC)
         "state_code",  # "Paramus, NJ": a US state's postal code after a town is the state (GPE)
         "list_org",  # "American, British Airways, Southwest" beside "American Airlines": the organisation's short form
+        "span_break",  # "Guadeloupe\n\nGuadeloupe" (a headline and the first word after it): a name per line
     }
 )
 DEFAULT_FIXES = frozenset(ALL_FIXES - {"place_add"})

@@ -601,3 +601,15 @@ def test_a_one_word_name_typed_person_takes_the_id_of_its_other_mentions_under_t
         ("Zarnavid", "NORP"),
     )
     assert alone != era
+
+
+def test_a_span_running_over_a_line_break_is_one_name_per_line() -> None:
+    from services.enrich.labels import decide_labels
+    from services.enrich.model import Span
+
+    text = "Zorvexia\n\nZorvexia, known as Zorvexland, is an island. Monday, May 4\n\nRain."
+    spans = [Span("Zorvexia\n\nZorvexia", "GPE", 0, 18), Span("Zorvexland", "GPE", 29, 39)]
+    got = [(c.text, c.label, c.start) for c in decide_labels(text, spans, Resources.load(EnrichSettings()))]
+    assert got == [("Zorvexia", "GPE", 0), ("Zorvexia", "GPE", 10), ("Zorvexland", "GPE", 29)]
+    # the name right before "known as" is now a span of its own: one id for the three
+    assert len({m[2] for m in _labelled(text, ("Zorvexia\n\nZorvexia", "GPE"), ("Zorvexland", "GPE"))}) == 1
