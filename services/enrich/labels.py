@@ -281,6 +281,12 @@ def _whole_names(text: str, cands: list[Candidate]) -> list[Candidate]:
 # What may join two parts of one name the model cut in two: a hyphen ("Basse-Terre"), or a hyphenated particle
 # ("Naqsh-e Jahan Square", "Saint-Jean-de-Luz").
 _JOINER = re.compile(r"-(?:[a-z]{1,3}[- ])?$")
+# An organisation's name in a Romance language cut at one of its lower-case function words ("Universidad Nacional
+# de Educación" + "a" + "Distancia"): only after a name that already has such a word inside, so the name is in
+# that language, not an English one beside a name ("the Institute of Art" + "a" ... never: "of" is English).
+_ROMANCE_WORDS = r"(?:a|de|del|della|di|da|do|dos|das|la|des|du|y|e)"
+_ROMANCE_JOINER = re.compile(rf" {_ROMANCE_WORDS} ")
+_ROMANCE_INSIDE = re.compile(rf" {_ROMANCE_WORDS} [A-ZÀ-Þ]")
 _SYLLABLE_TAIL = re.compile(r"-[a-z]{2,4}\b")  # "Wong Kwok-hing": the second syllable of a given name
 # The word before the left-out first word: a lower-case word or a comma (inside a sentence, not a heading or a
 # sentence start, not "Sub-Saharan" or "17th Century").
@@ -306,6 +312,14 @@ def _join_split_names(text: str, cands: list[Candidate], spans: Sequence[Span]) 
         ):
             label = c.label if c.label != "PERSON" else prev.label
             out[-1] = Candidate(prev.start, c.end, label, text[prev.start : c.end])
+            continue
+        if (
+            prev is not None
+            and prev.label in ("ORG", "FAC")
+            and _ROMANCE_JOINER.fullmatch(text[prev.end : c.start])
+            and _ROMANCE_INSIDE.search(prev.text)
+        ):
+            out[-1] = Candidate(prev.start, c.end, prev.label, text[prev.start : c.end])
             continue
         out.append(c)
     for n, c in enumerate(out):

@@ -613,3 +613,19 @@ def test_a_span_running_over_a_line_break_is_one_name_per_line() -> None:
     assert got == [("Zorvexia", "GPE", 0), ("Zorvexia", "GPE", 10), ("Zorvexland", "GPE", 29)]
     # the name right before "known as" is now a span of its own: one id for the three
     assert len({m[2] for m in _labelled(text, ("Zorvexia\n\nZorvexia", "GPE"), ("Zorvexland", "GPE"))}) == 1
+
+
+def test_a_romance_organisation_name_cut_at_its_function_word_is_made_whole() -> None:
+    text = "Clara Ruiz, Universidad Nacional de Zorvección a Distancia, Spain. They gave Zorvex Company a Ferrari."
+    got = _labelled(
+        text,
+        ("Clara Ruiz", "PERSON"),
+        ("Universidad Nacional de Zorvección", "ORG"),
+        ("Distancia", "PERSON"),
+        ("Spain", "GPE"),
+        ("Zorvex Company", "ORG"),
+        ("Ferrari", "ORG"),
+    )
+    assert got[1][:2] == ("Universidad Nacional de Zorvección a Distancia", "ORG")
+    # an English name before "a": no function word of that language inside it, so two names
+    assert [g[0] for g in got[-2:]] == ["Zorvex Company", "Ferrari"]
