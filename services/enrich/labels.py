@@ -435,6 +435,14 @@ def _facilities_headed_by_places(text: str, cands: list[Candidate]) -> list[Cand
     return out
 
 
+# A compass word ending a name typed ORG after capitalized words names a region ("the American Southwest"),
+# not "Bank of the Southwest"; a person's surname stays a surname ("Douglass North")
+_REGION_HEADS = frozenset(
+    ["north", "south", "east", "west", "northeast", "northwest", "southeast", "southwest", "midwest"]
+)
+_REGION_NAME = re.compile(
+    r"(?:[Tt]he )?(?:[A-Z][a-z]+ )+[A-Z][a-z]+"
+)  # words only: not "North / Kansas-US-75 South"
 _PLACE_FIRST = {"mount": "LOC", "lake": "LOC", "cape": "LOC", "fort": "GPE", "port": "GPE"}
 # A name right after one of these is a place ("in Coron", "near Napier"): people and organisations rarely
 # follow them ("in Congress" does: organisations need the KB to know the place).
@@ -467,6 +475,9 @@ def _place_cues(text: str, cands: list[Candidate], res: Resources, surnames: set
             continue
         if len(words) >= 2 and head in _FAC_HEADS:
             c.label, c.fixed = "FAC", True
+            continue
+        if c.label == "ORG" and head in _REGION_HEADS and _REGION_NAME.fullmatch(c.text):
+            c.label, c.fixed = "LOC", True  # "the American Southwest", "the Pacific Northwest": a region
             continue
         key = fold(c.text)
         if phonetic(c.text) in surnames:

@@ -541,7 +541,7 @@ _COMPASS_WORD = re.compile(r"^(?:North|South|East|West)(?:east|west)?(?:ern)?$")
 
 def _compass_short_forms(cands: Sequence[Candidate], links: list[_Link], scope: _ArticleScope) -> None:
     """A compass word alone as a place ("the North", "the South retaliated") stands for the one place named in
-    full in the article that begins with it ("North Korea"), else for a place of this article only: it names a
+    full in the article that begins or ends with it ("North Korea", "the American Southwest"), else for a place of this article only: it names a
     different region in every article."""
     for i, c in enumerate(cands):
         name = _surface(c.text)
@@ -557,8 +557,8 @@ def _compass_short_forms(cands: Sequence[Candidate], links: list[_Link], scope: 
             if j != i
             and links[j].id
             and family(d.label) == "place"
-            and fold(_surface(d.text)).split()[:1] == [head]
-            and len(fold(_surface(d.text)).split()) >= 2
+            and len(words := fold(_surface(d.text)).split()) >= 2
+            and head in (words[0], words[-1])  # "North Korea", "the American Southwest"
         }
         if len(fits) == 1:
             links[i] = links[next(iter(fits.values()))]

@@ -629,3 +629,17 @@ def test_a_romance_organisation_name_cut_at_its_function_word_is_made_whole() ->
     assert got[1][:2] == ("Universidad Nacional de Zorvección a Distancia", "ORG")
     # an English name before "a": no function word of that language inside it, so two names
     assert [g[0] for g in got[-2:]] == ["Zorvex Company", "Ferrari"]
+
+
+def test_a_name_ending_in_a_compass_word_is_a_region_and_the_word_alone_stands_for_it() -> None:
+    text = (
+        "the biggest city of the Zorvexan Southwest. Like much of the Southwest, it is dry. Ann North said."
+    )
+    got = _labelled(text, ("the Zorvexan Southwest", "ORG"), ("Southwest", "LOC"), ("Ann North", "PERSON"))
+    assert got[0][1] == "LOC" and got[1][2] == got[0][2]
+    assert got[2][1] == "PERSON"  # a surname stays a surname
+    # an organisation "of the" region keeps its type, and a span that is no plain name is left alone
+    (bank,) = _labelled("Bank of the Southwest said.", ("Bank of the Southwest", "ORG"))
+    assert bank[1] == "ORG"
+    (road,) = _labelled("From the North / Kansas-US-75 South on.", ("North / Kansas-US-75 South", "ORG"))
+    assert road[1] == "ORG"
