@@ -443,6 +443,9 @@ _REGION_HEADS = frozenset(
 _REGION_NAME = re.compile(
     r"(?:[Tt]he )?(?:[A-Z][a-z]+ )+[A-Z][a-z]+"
 )  # words only: not "North / Kansas-US-75 South"
+# A house number after a name, then a comma, a parenthesis or a cross street ("Strynø Brovej 12 (Strynø)",
+# "Paseo de Montejo 56A x 33A"): the name is a street's; not a year ("Gass 1997"), not a list's next number
+_HOUSE_NUMBER = re.compile(r" \d{1,3}[A-Za-z]?(?=\s*[,(;]|\s+x\s+\d)")
 _PLACE_FIRST = {"mount": "LOC", "lake": "LOC", "cape": "LOC", "fort": "GPE", "port": "GPE"}
 # A name right after one of these is a place ("in Coron", "near Napier"): people and organisations rarely
 # follow them ("in Congress" does: organisations need the KB to know the place).
@@ -475,6 +478,9 @@ def _place_cues(text: str, cands: list[Candidate], res: Resources, surnames: set
             continue
         if len(words) >= 2 and head in _FAC_HEADS:
             c.label, c.fixed = "FAC", True
+            continue
+        if c.label == "PERSON" and len(words) >= 2 and _HOUSE_NUMBER.match(text, c.end):
+            c.label, c.fixed = "FAC", True  # "Strynø Brovej 12 (Strynø)": a street address, not a person
             continue
         if c.label == "ORG" and head in _REGION_HEADS and _REGION_NAME.fullmatch(c.text):
             c.label, c.fixed = "LOC", True  # "the American Southwest", "the Pacific Northwest": a region

@@ -643,3 +643,18 @@ def test_a_name_ending_in_a_compass_word_is_a_region_and_the_word_alone_stands_f
     assert bank[1] == "ORG"
     (road,) = _labelled("From the North / Kansas-US-75 South on.", ("North / Kansas-US-75 South", "ORG"))
     assert road[1] == "ORG"
+
+
+def test_a_name_typed_person_before_a_house_number_is_a_street_address() -> None:
+    text = "Boats at Zorvø. Zorvø Brovej 12 (Zorvø), tel. Then Ann Gass 1997, and Ann Lee 7 Main Plaza."
+    got = _labelled(
+        text,
+        ("Zorvø", "PRODUCT"),
+        ("Zorvø Brovej", "PERSON"),
+        ("Zorvø", "PERSON"),
+        ("Ann Gass", "PERSON"),
+        ("Ann Lee", "PERSON"),
+    )
+    assert got[1][1] == "FAC"
+    assert got[2][2] == got[0][2]  # no person carries the word now: the island typed PERSON is the island
+    assert got[3][1] == got[4][1] == "PERSON"  # a year, a list's next number
