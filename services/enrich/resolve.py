@@ -178,8 +178,8 @@ _CITY_AFTER = re.compile(r",?\s+(?:D\.\s?C\.|DC\b|City\b)")
 
 def _state_or_city(cands: Sequence[Candidate], links: list[_Link], kb: KnowledgeBase, text: str) -> None:
     """A US state and the big city of its name ("New York", "Washington"): the state when the article says so
-    ("Washington state", "the state of New York", "Albany, New York") or names another city of that state,
-    else the city, the usual sense of the bare name."""
+    ("Washington state", "the state of New York", "Albany, New York") or names another city of that state and
+    not the city in full ("New York City"), else the city, the usual sense of the bare name."""
     for i, c in enumerate(cands):
         lk = links[i]
         if lk.kb is None or lk.tier == TIER_KEY:
@@ -209,7 +209,13 @@ def _state_or_city(cands: Sequence[Candidate], links: list[_Link], kb: Knowledge
             and lk2.kb.kb_id != city.kb_id
             for lk2 in links
         )
-        links[i] = _linked(state if said or apposition or other_city else city, lk.tier)
+        # the article names the city in full ("New York City"): the bare name is the city's short form, whatever
+        # other towns of the state it names ("Manhattan")
+        city_named = any(
+            lk2.kb is not None and lk2.kb.kb_id == city.kb_id and fold(_surface(d.text)) != fold(state.name)
+            for d, lk2 in zip(cands, links, strict=True)
+        )
+        links[i] = _linked(state if said or apposition or (other_city and not city_named) else city, lk.tier)
 
 
 def _full_form(c: Candidate) -> bool:

@@ -658,3 +658,24 @@ def test_a_name_typed_person_before_a_house_number_is_a_street_address() -> None
     assert got[1][1] == "FAC"
     assert got[2][2] == got[0][2]  # no person carries the word now: the island typed PERSON is the island
     assert got[3][1] == got[4][1] == "PERSON"  # a year, a list's next number
+
+
+def test_a_state_name_is_the_city_of_its_name_when_the_article_names_that_city_in_full(
+    kb: KnowledgeBase,
+) -> None:
+    text = "transplants from New York, views of Manhattan, ferries from New York City."
+    ny, _, nyc = link_article(
+        [
+            Candidate(17, 25, "GPE", "New York"),
+            Candidate(36, 45, "GPE", "Manhattan"),
+            Candidate(60, 73, "GPE", "New York City"),
+        ],
+        kb,
+        text,
+    )
+    assert ny.kb is not None and nyc.kb is not None and ny.kb.kb_id == nyc.kb.kb_id
+    # without the city in full, another town of the state still makes it the state
+    ny, _ = link_article(
+        [Candidate(17, 25, "GPE", "New York"), Candidate(36, 45, "GPE", "Manhattan")], kb, text
+    )
+    assert ny.kb is not None and ny.kb.kind == "state"
