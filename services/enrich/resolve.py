@@ -164,7 +164,9 @@ def link_article(cands: Sequence[Candidate], kb: KnowledgeBase | None, text: str
     _abbreviated_heads(cands, links)
     _place_short_forms(cands, links)
     _compass_short_forms(cands, links, scope)
+    unresolved = [i for i, lk in enumerate(links) if not lk.id]
     _local_ids(cands, links, fam_votes, scope, lambda c: True)
+    _described_as(cands, links, scope, unresolved)
     _one_id_per_unknown_name(cands, links)
     _person_flip_of_one_word(cands, links)
     _known_as(cands, links, text)
@@ -570,6 +572,31 @@ def _compass_short_forms(cands: Sequence[Candidate], links: list[_Link], scope: 
             links[i] = links[next(iter(fits.values()))]
         elif not own.id:
             links[i] = _Link(local_id("place", f"{phonetic(name)}@{digest(scope.text, 12)}"), name)
+
+
+_IS_A = r"\s+(?:is|was)\s+(?:a|an)\s+(?:[a-z]+\s+){{0,2}}{word}s?\b"
+
+
+def _described_as(
+    cands: Sequence[Candidate], links: list[_Link], scope: _ArticleScope, unresolved: Sequence[int]
+) -> None:
+    """An ordinary word as a name ("the Group") that no name in full explained (``unresolved``: it got only an id
+    of the article) stands for the one name the article describes with that word ("Vava’u is a group of more
+    than 50 islands"): the word is how the article goes on to refer to it. Two names so described, or none: the
+    word keeps its id."""
+    for i in unresolved:
+        c = cands[i]
+        name = _surface(c.text)
+        if c.label == "PERSON" or " " in name or not name[1:].islower() or not scope.generic(name):
+            continue
+        said = re.compile(_IS_A.format(word=re.escape(name.lower())))
+        fits = {
+            links[j].id: j
+            for j, d in enumerate(cands)
+            if j != i and links[j].id and d.label != "PERSON" and said.match(scope.text, d.end)
+        }
+        if len(fits) == 1:
+            links[i] = links[next(iter(fits.values()))]
 
 
 def _one_id_per_unknown_name(cands: Sequence[Candidate], links: list[_Link]) -> None:

@@ -679,3 +679,13 @@ def test_a_state_name_is_the_city_of_its_name_when_the_article_names_that_city_i
         [Candidate(17, 25, "GPE", "New York"), Candidate(36, 45, "GPE", "Manhattan")], kb, text
     )
     assert ny.kb is not None and ny.kb.kind == "state"
+
+
+def test_an_ordinary_word_stands_for_the_one_name_the_article_describes_with_it(kb: KnowledgeBase) -> None:
+    text = "Zorvava is a group of islands. About 900 people live in the Group. A group of divers came."
+    isles, group = _ids_in_text(kb, text, ("Zorvava", "ORG"), ("Group", "ORG"))
+    assert group == isles
+    # two names described so: neither
+    text = "Zorvava is a group of islands, and Zarnava is a small group too. People live in the Group."
+    a, b, group = _ids_in_text(kb, text, ("Zorvava", "ORG"), ("Zarnava", "ORG"), ("Group", "ORG"))
+    assert group not in (a, b)
