@@ -676,10 +676,14 @@ def _person_flip_of_one_word(cands: Sequence[Candidate], links: list[_Link]) -> 
 
 _ALIAS_ADVERB = r"(?:also|locally|originally|formerly|sometimes|once|now)\s+"
 # "Guadeloupe, known as Gwadloup", "Jolfa (originally called New Julfa)"; the name right after, "the" may lead it
-_KNOWN_AS = re.compile(rf"\s*[,(]\s*(?:{_ALIAS_ADVERB})?known as\s+|\s*[,(]\s*{_ALIAS_ADVERB}called\s+")
+_KNOWN_AS = re.compile(
+    rf"\s*[,(]\s*(?:{_ALIAS_ADVERB})?known as\s+|\s*[,(]\s*{_ALIAS_ADVERB}called\s+"
+    r"|\s*[,(]\s*(?:aka|a\.k\.a\.)\s+[\"“]?"  # 'Mingo Valley Expressway, aka "Pearl Harbor Memorial Expressway"'
+)
 # a nickname in quotes in parentheses right after the name: 'QuickenLoans Arena ("The Q")'
 _QUOTED_OPEN = re.compile(r"\s*\(\s*[\"“]")
 _QUOTED_CLOSE = re.compile(r"[\"”]\s*\)")
+_PAREN_OPEN = re.compile(r"\s*\(\s*")
 # a second alias of the same name further on: "..., known as Gwadloup in the local creole, and sometimes known as"
 _AND_KNOWN_AS = re.compile(rf"[^.;:()\n]{{0,40}}?,\s*(?:and|or)\s+(?:{_ALIAS_ADVERB})?(?:known as|called)\s+")
 
@@ -690,9 +694,12 @@ def _known_as(cands: Sequence[Candidate], links: list[_Link], text: str) -> None
     thing wherever the article writes it, whatever the model typed it: the two ids become one, the KB's entity's
     if one is linked, else the one not typed PERSON (a place's name in another language is often typed PERSON).
     A nickname in quotes in parentheses right after a name ('QuickenLoans Arena ("The Q")') too, not a name in
-    parentheses without quotes ("Moscow (Russia)"). Two different KB entities are never joined; "called" only with
-    an adverb ("Smith, called Jones" is a verb)."""
-    if not text or ("known as" not in text and "called" not in text and "(" not in text):
+    parentheses without quotes ("Moscow (Russia)") unless both are facilities ("US 169 (Mingo Valley Expressway");
+    "aka" is "also known as". Two different KB entities are never joined; "called" only with an adverb ("Smith,
+    called Jones" is a verb)."""
+    if not text or not (
+        "known as" in text or "called" in text or "(" in text or "aka" in text or "a.k.a." in text
+    ):
         return
     aliased: set[int] = set()
     for i in range(1, len(cands)):
@@ -702,6 +709,9 @@ def _known_as(cands: Sequence[Candidate], links: list[_Link], text: str) -> None
             _KNOWN_AS.fullmatch(gap)
             or (i - 1 in aliased and _AND_KNOWN_AS.fullmatch(gap))
             or (_QUOTED_OPEN.fullmatch(gap) and _QUOTED_CLOSE.match(text, y.end))
+            # a facility with its other name in parentheses ("US 169 (Mingo Valley Expressway, ..."), both
+            # facilities: a place in parentheses is where it is ("Moscow (Russia)")
+            or (x.label == y.label == "FAC" and _PAREN_OPEN.fullmatch(gap))
         ):
             continue
         a, b = links[i - 1], links[i]

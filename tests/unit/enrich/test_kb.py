@@ -689,3 +689,20 @@ def test_an_ordinary_word_stands_for_the_one_name_the_article_describes_with_it(
     text = "Zorvava is a group of islands, and Zarnava is a small group too. People live in the Group."
     a, b, group = _ids_in_text(kb, text, ("Zorvava", "ORG"), ("Zarnava", "ORG"), ("Group", "ORG"))
     assert group not in (a, b)
+
+
+def test_aka_gives_another_name_and_a_facility_in_parentheses_is_the_facility(kb: KnowledgeBase) -> None:
+    text = (
+        'Roads: ZR 169 (Zorvex Valley Expressway, aka "Zarn Memorial Expressway"), and Moscow (Zorvexia) too.'
+    )
+    road, name, other, city, country = _ids_in_text(
+        kb,
+        text,
+        ("ZR 169", "FAC"),
+        ("Zorvex Valley Expressway", "FAC"),
+        ("Zarn Memorial Expressway", "WORK_OF_ART"),
+        ("Moscow", "GPE"),
+        ("Zorvexia", "GPE"),
+    )
+    assert road == name == other
+    assert city != country  # a place in parentheses is where it is
