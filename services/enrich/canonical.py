@@ -14,6 +14,7 @@ is static data). Keys fold what differs between spellings of one name and keep w
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -264,6 +265,7 @@ _TA_MARBUTA = re.compile(r"(?<=[^aeiou])[ae]h$")  # the Arabic feminine ending: 
 _ARTICLES = frozenset({"al", "el", "the"})
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure, and called on the same few names by many passes of an article
 def phonetic(word: str, min_len: int = 5) -> str:
     """Transliteration-folding key of a name ("Zelenskyy" -> "zilinski", "Lukashenka" -> "lukashink",
     "al-Sadr" -> "sadr", "Qaddafi" = "Gaddafi" = "Kadhafi").

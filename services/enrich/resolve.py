@@ -642,12 +642,13 @@ def _person_flip_of_one_word(cands: Sequence[Candidate], links: list[_Link]) -> 
     company typed PERSON in one sentence): the PERSON mention takes the one id its other mentions share, unless a
     person named in full in the article carries that word (a surname or first name alone stays the person's).
     Words match under the invariant key: a misspelling ("the Saffavid era" beside "the Safavid era") is the word."""
-    person_words = {
-        phonetic(w)
+    singles = [
+        i
         for i, c in enumerate(cands)
-        if c.label == "PERSON" and len(words := fold(_surface(c.text)).split()) >= 2
-        for w in words
-    }
+        if c.label == "PERSON" and links[i].kb is None and len(fold(_surface(c.text)).split()) == 1
+    ]
+    if not singles:
+        return
     others: dict[str, set[str]] = defaultdict(set)
     for i, c in enumerate(cands):
         lk = links[i]
@@ -658,17 +659,20 @@ def _person_flip_of_one_word(cands: Sequence[Candidate], links: list[_Link]) -> 
             and lk.id
             and not lk.id.startswith("local:person")
             and (lk.kb is not None or len(fold(lk.name).split()) == 1)
+            and len(fold(_surface(c.text)).split()) == 1
         ):
             others[phonetic(_surface(c.text))].add(lk.id)
-    for i, c in enumerate(cands):
-        key = phonetic(_surface(c.text))
-        if (
-            c.label != "PERSON"
-            or links[i].kb is not None
-            or len(fold(_surface(c.text)).split()) != 1
-            or key in person_words
-            or len(ids := others.get(key, set())) != 1
-        ):
+    if not others:
+        return
+    person_words = {
+        phonetic(w)
+        for c in cands
+        if c.label == "PERSON" and len(words := fold(_surface(c.text)).split()) >= 2
+        for w in words
+    }
+    for i in singles:
+        key = phonetic(_surface(cands[i].text))
+        if key in person_words or len(ids := others.get(key, set())) != 1:
             continue
         top = next(iter(ids))
         links[i] = next(links[j] for j, d in enumerate(cands) if d.label != "PERSON" and links[j].id == top)
