@@ -567,6 +567,7 @@ def _compass_short_forms(cands: Sequence[Candidate], links: list[_Link], scope: 
             and family(d.label) == "place"
             and len(words := fold(_surface(d.text)).split()) >= 2
             and head in (words[0], words[-1])  # "North Korea", "the American Southwest"
+            and "and" not in words  # "North and South Korea" names two places
         }
         if len(fits) == 1:
             links[i] = links[next(iter(fits.values()))]

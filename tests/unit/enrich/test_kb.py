@@ -706,3 +706,11 @@ def test_aka_gives_another_name_and_a_facility_in_parentheses_is_the_facility(kb
     )
     assert road == name == other
     assert city != country  # a place in parentheses is where it is
+
+
+def test_a_compass_word_alone_never_stands_for_two_places_named_together(kb: KnowledgeBase) -> None:
+    text = "North Korea fired. North and South Korea traded fire. The North said so."
+    nk, both, north = _ids_in_text(
+        kb, text, ("North Korea", "GPE"), ("North and South Korea", "GPE"), ("North", "LOC")
+    )
+    assert north == nk != both
