@@ -446,6 +446,11 @@ _REGION_NAME = re.compile(
 # A house number after a name, then a comma, a parenthesis or a cross street ("Strynø Brovej 12 (Strynø)",
 # "Paseo de Montejo 56A x 33A"): the name is a street's; not a year ("Gass 1997"), not a list's next number
 _HOUSE_NUMBER = re.compile(r" \d{1,3}[A-Za-z]?(?=\s*[,(;]|\s+x\s+\d)")
+# "Hapupu is a special place, and ...": the noun ends the phrase ("Ann is a small town girl" is no town)
+_IS_A_PLACE = re.compile(
+    r"\s+(?:is|was)\s+(?:a|an)\s+(?:[a-z]+\s+){0,2}?(place|town|village|city|island|region)"
+    r"(?=\s*(?:[.,;:!?)]|$)|\s(?:and|in|on|of|that|where|which|with|near|about|from)\b)"
+)
 _PLACE_FIRST = {"mount": "LOC", "lake": "LOC", "cape": "LOC", "fort": "GPE", "port": "GPE"}
 # A name right after one of these is a place ("in Coron", "near Napier"): people and organisations rarely
 # follow them ("in Congress" does: organisations need the KB to know the place).
@@ -478,6 +483,10 @@ def _place_cues(text: str, cands: list[Candidate], res: Resources, surnames: set
             continue
         if len(words) >= 2 and head in _FAC_HEADS:
             c.label, c.fixed = "FAC", True
+            continue
+        said = _IS_A_PLACE.match(text, c.end)
+        if said is not None:  # "Hapupu is a special place": the article says what it is
+            c.label, c.fixed = ("GPE" if said.group(1) in ("town", "village", "city") else "LOC"), True
             continue
         if c.label == "PERSON" and len(words) >= 2 and _HOUSE_NUMBER.match(text, c.end):
             c.label, c.fixed = "FAC", True  # "Strynø Brovej 12 (Strynø)": a street address, not a person

@@ -714,3 +714,12 @@ def test_a_compass_word_alone_never_stands_for_two_places_named_together(kb: Kno
         kb, text, ("North Korea", "GPE"), ("North and South Korea", "GPE"), ("North", "LOC")
     )
     assert north == nk != both
+
+
+def test_a_name_the_article_says_is_a_place_is_a_place() -> None:
+    text = "See the Zarupu National Historic Scenic Reserve. Zarupu is a special place, and calm. Ann is a small town girl."
+    got = _labelled(
+        text, ("Zarupu National Historic Scenic Reserve", "LOC"), ("Zarupu", "ORG"), ("Ann", "PERSON")
+    )
+    assert got[1][1] == "LOC" and got[1][2] == got[0][2]  # and then the reserve's short form
+    assert got[2][1] == "PERSON"  # "a small town girl" is no town
