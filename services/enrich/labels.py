@@ -446,9 +446,12 @@ _REGION_NAME = re.compile(
 # A house number after a name, then a comma, a parenthesis or a cross street ("Strynø Brovej 12 (Strynø)",
 # "Paseo de Montejo 56A x 33A"): the name is a street's; not a year ("Gass 1997"), not a list's next number
 _HOUSE_NUMBER = re.compile(r" \d{1,3}[A-Za-z]?(?=\s*[,(;]|\s+x\s+\d)")
+# What a name is, said right after it: " is a (one or two words) <noun>" ("Vava’u is a group of", "Hapupu was a
+# special place"); the noun follows. resolve.py describes names with it too.
+IS_A = r"\s+(?:is|was)\s+(?:a|an)\s+(?:[a-z]+\s+){0,2}?"
 # "Hapupu is a special place, and ...": the noun ends the phrase ("Ann is a small town girl" is no town)
 _IS_A_PLACE = re.compile(
-    r"\s+(?:is|was)\s+(?:a|an)\s+(?:[a-z]+\s+){0,2}?(place|town|village|city|island|region)"
+    IS_A + r"(place|town|village|city|island|region)"
     r"(?=\s*(?:[.,;:!?)]|$)|\s(?:and|in|on|of|that|where|which|with|near|about|from)\b)"
 )
 _PLACE_FIRST = {"mount": "LOC", "lake": "LOC", "cape": "LOC", "fort": "GPE", "port": "GPE"}

@@ -43,7 +43,7 @@ from services.enrich.canonical import (
     strip_possessive,
 )
 from services.enrich.kb import KbEntry, KnowledgeBase, family
-from services.enrich.labels import Candidate, decide_labels
+from services.enrich.labels import IS_A, Candidate, decide_labels
 from services.enrich.link import (
     TIER_ALT,
     TIER_CURATED,
@@ -575,9 +575,6 @@ def _compass_short_forms(cands: Sequence[Candidate], links: list[_Link], scope: 
             links[i] = _Link(local_id("place", f"{phonetic(name)}@{digest(scope.text, 12)}"), name)
 
 
-_IS_A = r"\s+(?:is|was)\s+(?:a|an)\s+(?:[a-z]+\s+){{0,2}}{word}s?\b"
-
-
 def _described_as(
     cands: Sequence[Candidate], links: list[_Link], scope: _ArticleScope, unresolved: Sequence[int]
 ) -> None:
@@ -590,7 +587,7 @@ def _described_as(
         name = _surface(c.text)
         if c.label == "PERSON" or " " in name or not name[1:].islower() or not scope.generic(name):
             continue
-        said = re.compile(_IS_A.format(word=re.escape(name.lower())))
+        said = re.compile(IS_A + re.escape(name.lower()) + r"s?\b")
         fits = {
             links[j].id: j
             for j, d in enumerate(cands)
