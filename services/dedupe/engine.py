@@ -7,8 +7,8 @@ A copy may land on another partition than its original, so workers share one sta
 (fingerprint keys, rare terms, body) and a *decision* per arrival, both keyed by the ingest key. The rules:
 
 1. Register, then look. A worker writes the batch's signatures (visible to every later search once written:
-   ``refresh=true``, or ``wait_for`` the periodic refresh) before it searches for candidates. Of two concurrent copies, the one that searches second
-   therefore always sees the other.
+   ``refresh=true``, or ``wait_for`` the periodic refresh) before it searches for candidates. Of two concurrent
+   copies, the one that searches second therefore always sees the other.
 2. Only final uniques are originals. An arrival is judged a duplicate only of a candidate whose decision is already
    written; if that candidate was itself a duplicate, of its original (no chains). Decisions are created once
    (``op_type=create``) and never change. So two arrivals can never be duplicates of each other (one decision
