@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from services.dedupe.features import FACT_NAME, Fingerprint
+from services.dedupe import kernels
+from services.dedupe.features import FACT_NAME, Fingerprint, fingerprint
 
 
 @dataclass(frozen=True)
@@ -51,19 +51,11 @@ def near(a: Fingerprint, b: Fingerprint) -> Near:
 
 def sentence_overlap(a: Fingerprint, b_terms: np.ndarray, b_index: np.ndarray, nb: int) -> np.ndarray:
     """Matrix of shared content terms, sentences of ``a`` by the ``nb`` sentences that ``b_terms``/``b_index`` list
-    (term, sentence) rows of: a vectorized merge of sorted terms, counted with one bincount."""
-    na = a.n_sentences
-    if na == 0 or nb == 0:
-        return np.zeros((na, nb), dtype=np.int64)
-    lo = np.searchsorted(a.sent_terms, b_terms, side="left")
-    cnt = np.searchsorted(a.sent_terms, b_terms, side="right") - lo
-    total = int(cnt.sum())
-    if total == 0:
-        return np.zeros((na, nb), dtype=np.int64)
-    starts = np.repeat(np.cumsum(cnt) - cnt, cnt)
-    ia = np.repeat(lo, cnt) + (np.arange(total) - starts)
-    cells = a.sent_index[ia].astype(np.int64) * nb + np.repeat(b_index, cnt)
-    return np.bincount(cells, minlength=na * nb).reshape(na, nb)
+    (term, sentence) rows of."""
+    m: np.ndarray = kernels.overlap(
+        a.sent_terms, a.sent_index, a.n_sentences, b_terms, b_index.astype(np.int64), nb
+    )
+    return m
 
 
 def _stacked_overlap(
@@ -90,24 +82,28 @@ def most_aligned(
     """An upper bound of ``compare_many(a, bs).aligned`` for each of ``bs``, at a fraction of its cost: the chain
     ``compare_many`` counts is made of paraphrase pairs (Dice >= ``min_dice``, both sentences with at least
     ``min_terms`` content words, verbatim pairs left out), one per sentence of each side, so it is no longer than
-    the number of sentences of either side with such a pair, verbatim ones counted too. One overlap matrix for all
-    of ``bs`` and three reductions, not the dozens of array operations of a full comparison."""
+    the number of sentences of either side with such a pair, verbatim ones counted too."""
     live = [i for i, b in enumerate(bs) if b.n_sentences]
     out = [0] * len(bs)
     if a.n_sentences == 0 or not live:
         return out
     cols = [bs[i] for i in live]
-    m, _, offsets = _stacked_overlap(a, cols)
-    sb = np.concatenate([b.sent_sizes for b in cols])
-    dice = 2.0 * m / (a.sent_sizes.astype(np.float64)[:, None] + sb[None, :])  # as compare_many computes it
-    para = (dice >= min_dice) & (a.sent_sizes >= min_terms)[:, None] & (sb >= min_terms)[None, :]
-    rows = np.logical_or.reduceat(para, offsets, axis=1).sum(
-        axis=0
-    )  # sentences of a with a pair, per candidate
-    cols_hit = np.add.reduceat(para.any(axis=0).astype(np.int64), offsets)
+    m, widths, offsets = _stacked_overlap(a, cols)
+    sb = np.concatenate([b.sent_sizes for b in cols]).astype(np.float64)
+    bound = kernels.aligned_bound(
+        m, a.sent_sizes.astype(np.float64), sb, offsets, widths, min_dice, min_terms
+    ).tolist()
     for k, i in enumerate(live):
-        out[i] = int(min(rows[k], cols_hit[k]))
+        out[i] = bound[k]
     return out
+
+
+def warm() -> None:
+    """Compile (or load from the cache) the comparison's loops now, not on the first batch: up to seconds when
+    no cache is writable."""
+    fp = fingerprint("Alpha Beta met Gamma in Delta today. Epsilon said Zeta would follow later.")
+    compare_many(fp, [fp, fp], min_dice=0.5)
+    most_aligned(fp, [fp], min_dice=0.5)
 
 
 def compare(
@@ -161,90 +157,55 @@ def compare_many(
             out[i] = Pair(0, 0.0, 0, False, *_names(a, b, None, None))
     cols = [bs[i] for i in live]
     m, widths, offsets = _stacked_overlap(a, cols)
-    owner = np.repeat(np.arange(len(cols)), widths)  # the candidate of each column
-    nb = int(widths.sum())
-    sa = a.sent_sizes.astype(np.float64)
-    sb = np.concatenate([b.sent_sizes for b in cols])
-    dice = 2.0 * m / (sa[:, None] + sb[None, :])
-    close = dice >= 0.5
-    quote_cols = (
-        close & a.sent_quotes[:, None] & np.concatenate([b.sent_quotes for b in cols])[None, :]
-    ).any(axis=0)
-    verbatim = dice >= verbatim_dice
-    va = np.logical_or.reduceat(verbatim, offsets, axis=1)  # sentence of a verbatim in candidate k: (na, k)
-    vb = verbatim.any(axis=0)
-    big_a = a.sent_sizes >= min_terms
-    big_b = sb >= min_terms
-    para = (dice >= min_dice) & ~verbatim & big_a[:, None] & ~va[:, owner]
-    para[:, vb | ~big_b] = False
-    ii, jj = np.nonzero(para)
-    # Longest chain increasing in both i and j, per candidate: sort by (candidate, i, -j), take the LIS of j.
-    order = np.lexsort((-jj, ii, owner[jj]))
-    chains = np.split(jj[order], np.searchsorted(owner[jj][order], np.arange(1, len(cols))))
-    # coverage and lead over informative sentences
-    inf_a = big_a if a_stock is None else big_a & ~a_stock
-    inf_b = big_b.copy()
-    if b_stocks is not None:
-        inf_b &= ~np.concatenate([b_stocks[i] for i in live])
-    match_a = np.logical_or.reduceat(close, offsets, axis=1) & inf_a[:, None]  # (na, k)
-    match_b = close.any(axis=0) & inf_b
-    # Leads: the first informative sentence of one side with a counterpart among the first ``lead_window``
-    # informative sentences of the other (a follow-up's lead only meets the other's background, far down).
-    counterpart = _counterparts(m, dice, sa, sb, min_dice)
-    cum_a = np.concatenate([[0], np.cumsum(inf_a)])
-    early_a = inf_a & (cum_a[:-1] < lead_window)
-    cs_b = np.cumsum(inf_b)
-    rank_b: npt.NDArray[np.int64] = cs_b - inf_b - np.repeat((cs_b - inf_b)[offsets], widths)
-    early_b = inf_b & (rank_b < lead_window)
-    leads: list[tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]] = []
-    for hit in (close, counterpart):  # copies keep the lead nearly verbatim; rewrites paraphrase it
-        leads.append(
-            (
-                np.logical_or.reduceat(hit & early_b[None, :], offsets, axis=1) & inf_a[:, None],
-                (hit & early_a[:, None]).any(axis=0) & inf_b,
-            )
-        )
-    n_inf_a = max(int(inf_a.sum()), 1)
-    quoted = np.logical_or.reduceat(quote_cols, offsets).tolist()
-    b_left = np.add.reduceat((big_b & ~vb).astype(np.int64), offsets).tolist()
-    a_left = (big_a[:, None] & ~va).sum(axis=0).tolist()
-    # per candidate, in array operations rather than a dozen small ones per candidate
-    verbatim_a = va.sum(axis=0).tolist()
-    covered_a = match_a.sum(axis=0).tolist()
-    covered_b = np.add.reduceat(match_b.astype(np.int64), offsets).tolist()
-    informative_b = np.add.reduceat(inf_b.astype(np.int64), offsets)
-    positions = np.arange(nb)
-    firsts: list[list[int]] = []
-    for hit_a, hit_b in leads:
-        # a: informative sentences before its first hit (all of them when none); b: the same within each candidate
-        fa = np.where(hit_a.any(axis=0), hit_a.argmax(axis=0), a.n_sentences)
-        fb = np.minimum.reduceat(np.where(hit_b, positions, nb), offsets)
-        firsts.append(cum_a[fa].tolist())
-        firsts.append(np.where(fb < nb, rank_b[np.minimum(fb, nb - 1)], informative_b).tolist())
-    informative_b_l = informative_b.tolist()
-    offsets_l, widths_l = offsets.tolist(), widths.tolist()
-    for k, i in enumerate(live):
-        tails: list[int] = []
-        for j in chains[k].tolist():
-            t = bisect.bisect_left(tails, j)
-            if t == len(tails):
-                tails.append(j)
-            else:
-                tails[t] = j
-        denom = min(a_left[k], b_left[k])
-        lo = offsets_l[k]
+    no_stock = np.zeros(a.n_sentences, dtype=np.bool_)
+    b_stock = (
+        np.zeros(m.shape[1], dtype=np.bool_)
+        if b_stocks is None
+        else np.concatenate([b_stocks[i] for i in live])
+    )
+    name_rows = np.cumsum([0] + [b.name_terms.size for b in cols])
+    names_at = np.cumsum([0] + [b.names.size for b in cols])
+    figures, n_inf_a = kernels.pair_figures(
+        m,
+        a.sent_sizes.astype(np.float64),
+        np.concatenate([b.sent_sizes for b in cols]).astype(np.float64),
+        a.sent_quotes,
+        np.concatenate([b.sent_quotes for b in cols]),
+        no_stock if a_stock is None else a_stock,
+        b_stock,
+        offsets,
+        widths,
+        min_dice,
+        verbatim_dice,
+        min_terms,
+        lead_window,
+        a.name_terms,
+        a.name_sent.astype(np.int64),
+        a.names,
+        np.concatenate([b.name_terms for b in cols]),
+        np.concatenate([b.name_sent for b in cols]).astype(np.int64),
+        name_rows,
+        np.concatenate([b.names for b in cols]),
+        names_at,
+    )
+    n_inf_a = max(n_inf_a, 1)
+    for i, f in zip(live, figures.tolist(), strict=True):
+        denom = min(f[kernels.A_LEFT], f[kernels.B_LEFT])
+        aligned = f[kernels.ALIGNED]
+        na_, nb_, shared = f[kernels.NAMES_A], f[kernels.NAMES_B], f[kernels.NAMES_SHARED]
         out[i] = Pair(
-            len(tails),
-            len(tails) / denom if denom else 0.0,
-            verbatim_a[k],
-            bool(quoted[k]),
-            *_names(a, bs[i], va[:, k], vb[lo : lo + widths_l[k]]),
-            cover_a=covered_a[k] / n_inf_a,
-            cover_b=covered_b[k] / max(informative_b_l[k], 1),
-            lead_a=firsts[0][k],
-            lead_b=firsts[1][k],
-            para_lead_a=firsts[2][k],
-            para_lead_b=firsts[3][k],
+            aligned,
+            aligned / denom if denom else 0.0,
+            f[kernels.VERBATIM_A],
+            bool(f[kernels.QUOTED]),
+            shared if na_ and nb_ else 0,
+            shared / (na_ + nb_ - shared) if na_ and nb_ else 0.0,
+            cover_a=f[kernels.COVERED_A] / n_inf_a,
+            cover_b=f[kernels.COVERED_B] / max(f[kernels.INFORMATIVE_B], 1),
+            lead_a=f[kernels.LEAD_A],
+            lead_b=f[kernels.LEAD_B],
+            para_lead_a=f[kernels.PARA_LEAD_A],
+            para_lead_b=f[kernels.PARA_LEAD_B],
         )
     return [p for p in out if p is not None]
 

@@ -1,0 +1,276 @@
+"""Compiled loops for the sentence comparison (numba): the same figures as the array code in
+``services.dedupe.reference``, which stays the definition they are tested against, at a fraction of the cost.
+
+The array code pays ~0.3 ms of fixed cost per call (dozens of numpy operations on small matrices) plus ~0.1 ms per
+candidate; these loops make one pass over the overlap matrix. Every comparison is made on the same float64 values
+in the same order, so every figure is identical, not merely close (``tests/unit/dedupe/test_kernels.py``).
+
+Compiled on first use; the machine code is cached beside this file (or in the user's cache directory) when one of
+them is writable, else compiled once per process (a read-only root filesystem: about a second at start).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numba
+import numpy as np
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Figures per candidate, the columns of the array ``pair_figures`` returns.
+ALIGNED, A_LEFT, B_LEFT, VERBATIM_A, QUOTED, COVERED_A, COVERED_B, INFORMATIVE_B = range(8)
+LEAD_A, LEAD_B, PARA_LEAD_A, PARA_LEAD_B = range(8, 12)
+NAMES_A, NAMES_B, NAMES_SHARED = range(12, 15)  # distinct names outside verbatim sentences, a's, b's, both's
+N_FIGURES = 15
+
+
+def _compiled(fn: F) -> F:
+    """``numba.njit`` with numpy's semantics for division (0/0 is nan, not an exception) and a cache where the
+    filesystem allows one."""
+    try:
+        return cast(F, numba.njit(cache=True, error_model="numpy", nogil=True)(fn))
+    except RuntimeError:  # "no locator available": nowhere writable to cache; compile per process
+        return cast(F, numba.njit(cache=False, error_model="numpy", nogil=True)(fn))
+
+
+@_compiled
+def overlap(a_terms: Any, a_index: Any, na: int, b_terms: Any, b_index: Any, nb: int) -> Any:
+    """Shared content terms, sentences of a by the ``nb`` columns that (term, column) rows ``b_terms``/``b_index``
+    list; ``a_terms`` sorted, its rows' sentences in ``a_index``."""
+    m = np.zeros((na, nb), dtype=np.int64)
+    n = a_terms.size
+    for r in range(b_terms.size):
+        t = b_terms[r]
+        lo = np.searchsorted(a_terms, t)
+        col = b_index[r]
+        while lo < n and a_terms[lo] == t:
+            m[a_index[lo], col] += 1
+            lo += 1
+    return m
+
+
+@_compiled
+def aligned_bound(
+    m: Any, sa: Any, sb: Any, offsets: Any, widths: Any, min_dice: float, min_terms: int
+) -> Any:
+    """``similarity.most_aligned``'s bound per candidate: sentences of either side with a paraphrase pair."""
+    na = m.shape[0]
+    k = offsets.size
+    out = np.zeros(k, dtype=np.int64)
+    row_hit = np.zeros(na, dtype=np.bool_)
+    for c in range(k):
+        row_hit[:] = False
+        cols = 0
+        for j in range(offsets[c], offsets[c] + widths[c]):
+            if sb[j] < min_terms:
+                continue
+            hit = False
+            for i in range(na):
+                if sa[i] >= min_terms and 2.0 * m[i, j] / (sa[i] + sb[j]) >= min_dice:
+                    row_hit[i] = True
+                    hit = True
+            if hit:
+                cols += 1
+        out[c] = min(cols, int(row_hit.sum()))
+    return out
+
+
+@_compiled
+def pair_figures(
+    m: Any,
+    sa: Any,
+    sb: Any,
+    a_quotes: Any,
+    b_quotes: Any,
+    a_stock: Any,
+    b_stock: Any,
+    offsets: Any,
+    widths: Any,
+    min_dice: float,
+    verbatim_dice: float,
+    min_terms: int,
+    lead_window: int,
+    a_name_terms: Any,
+    a_name_sent: Any,
+    a_names: Any,
+    b_name_terms: Any,
+    b_name_sent: Any,
+    b_name_rows: Any,
+    b_names: Any,
+    b_names_at: Any,
+) -> Any:
+    """The figures ``similarity.compare_many`` reports per candidate (columns ``ALIGNED`` .. ``PARA_LEAD_B``), the
+    informative sentences of a, and which sentences each side shares nearly verbatim (a by candidate, b by column).
+
+    ``m``: the overlap matrix of a's sentences against all candidates' sentences side by side (candidate ``c``'s
+    columns from ``offsets[c]``, ``widths[c]`` of them); ``sa``/``sb``: distinct content terms per sentence. Names:
+    a's (name, sentence) rows and distinct names; the candidates' side by side, candidate ``c``'s rows from
+    ``b_name_rows[c]`` to ``b_name_rows[c + 1]`` (sentences numbered within the candidate), its distinct names
+    from ``b_names_at[c]`` to ``b_names_at[c + 1]``."""
+    na, nb = m.shape
+    k = offsets.size
+    dice = np.empty((na, nb), dtype=np.float64)
+    for i in range(na):
+        for j in range(nb):
+            dice[i, j] = 2.0 * m[i, j] / (sa[i] + sb[j])
+    big_a = sa >= min_terms
+    big_b = sb >= min_terms
+    inf_a = big_a & ~a_stock
+    inf_b = big_b & ~b_stock
+    # informative sentences of a before each row (cum_a[na]: all of them), of b before each column in its candidate
+    cum_a = np.zeros(na + 1, dtype=np.int64)
+    for i in range(na):
+        cum_a[i + 1] = cum_a[i] + inf_a[i]
+    rank_b = np.zeros(nb, dtype=np.int64)
+    figures = np.zeros((k, N_FIGURES), dtype=np.int64)
+    for c in range(k):
+        seen = 0
+        for j in range(offsets[c], offsets[c] + widths[c]):
+            rank_b[j] = seen
+            seen += inf_b[j]
+        figures[c, INFORMATIVE_B] = seen
+    va = np.zeros((na, k), dtype=np.bool_)
+    vb = np.zeros(nb, dtype=np.bool_)
+    for c in range(k):
+        for j in range(offsets[c], offsets[c] + widths[c]):
+            for i in range(na):
+                if dice[i, j] >= verbatim_dice:
+                    va[i, c] = True
+                    vb[j] = True
+    tails = np.empty(max(na, 1), dtype=np.int64)
+    for c in range(k):
+        lo, hi = offsets[c], offsets[c] + widths[c]
+        # longest chain of paraphrase pairs increasing in both sentences: rows in order, each row's columns from
+        # the last, a longest strictly increasing subsequence of the columns (patience sorting)
+        n_tails = 0
+        for i in range(na):
+            if not big_a[i] or va[i, c]:
+                continue
+            for j in range(hi - 1, lo - 1, -1):
+                d = dice[i, j]
+                if d >= min_dice and d < verbatim_dice and big_b[j] and not vb[j]:
+                    t = np.searchsorted(tails[:n_tails], j)
+                    tails[t] = j
+                    if t == n_tails:
+                        n_tails += 1
+        figures[c, ALIGNED] = n_tails
+        quoted = False
+        covered_a = 0
+        verbatim_a = 0
+        a_left = 0
+        first_a = na
+        first_para_a = na
+        for i in range(na):
+            verbatim_a += va[i, c]
+            a_left += big_a[i] and not va[i, c]
+            close_row = False
+            for j in range(lo, hi):
+                if dice[i, j] >= 0.5:
+                    close_row = True
+                    if a_quotes[i] and b_quotes[j]:
+                        quoted = True
+            covered_a += close_row and inf_a[i]
+            if inf_a[i] and (first_a == na or first_para_a == na):
+                for j in range(lo, hi):
+                    if not (inf_b[j] and rank_b[j] < lead_window):
+                        continue
+                    d = dice[i, j]
+                    if first_a == na and d >= 0.5:
+                        first_a = i
+                    if first_para_a == na and _counterpart(m[i, j], d, sa[i], sb[j], min_dice):
+                        first_para_a = i
+        covered_b = 0
+        b_left = 0
+        first_b = -1
+        first_para_b = -1
+        for j in range(lo, hi):
+            b_left += big_b[j] and not vb[j]
+            close_col = False
+            for i in range(na):
+                d = dice[i, j]
+                if d >= 0.5:
+                    close_col = True
+                if inf_b[j] and inf_a[i] and cum_a[i] < lead_window:
+                    if first_b < 0 and d >= 0.5:
+                        first_b = j
+                    if first_para_b < 0 and _counterpart(m[i, j], d, sa[i], sb[j], min_dice):
+                        first_para_b = j
+            covered_b += close_col and inf_b[j]
+        figures[c, QUOTED] = quoted
+        figures[c, COVERED_A] = covered_a
+        figures[c, COVERED_B] = covered_b
+        figures[c, VERBATIM_A] = verbatim_a
+        figures[c, A_LEFT] = a_left
+        figures[c, B_LEFT] = b_left
+        figures[c, LEAD_A] = cum_a[first_a]
+        figures[c, PARA_LEAD_A] = cum_a[first_para_a]
+        figures[c, LEAD_B] = rank_b[first_b] if first_b >= 0 else figures[c, INFORMATIVE_B]
+        figures[c, PARA_LEAD_B] = rank_b[first_para_b] if first_para_b >= 0 else figures[c, INFORMATIVE_B]
+    _name_figures(
+        figures,
+        va,
+        vb,
+        offsets,
+        a_name_terms,
+        a_name_sent,
+        a_names,
+        b_name_terms,
+        b_name_sent,
+        b_name_rows,
+        b_names,
+        b_names_at,
+    )
+    return figures, int(cum_a[na])
+
+
+@_compiled
+def _name_figures(
+    figures: Any,
+    va: Any,
+    vb: Any,
+    offsets: Any,
+    a_name_terms: Any,
+    a_name_sent: Any,
+    a_names: Any,
+    b_name_terms: Any,
+    b_name_sent: Any,
+    b_name_rows: Any,
+    b_names: Any,
+    b_names_at: Any,
+) -> None:
+    """``similarity._names`` per candidate: the distinct names of each side outside the sentences it shares nearly
+    verbatim with the other (boilerplate), and how many of them both use."""
+    a_pos = np.searchsorted(a_names, a_name_terms)
+    keep_a = np.zeros(a_names.size, dtype=np.bool_)
+    for c in range(offsets.size):
+        keep_a[:] = False
+        for r in range(a_name_terms.size):
+            if not va[a_name_sent[r], c]:
+                keep_a[a_pos[r]] = True
+        names = b_names[b_names_at[c] : b_names_at[c + 1]]
+        keep_b = np.zeros(names.size, dtype=np.bool_)
+        for r in range(b_name_rows[c], b_name_rows[c + 1]):
+            if not vb[offsets[c] + b_name_sent[r]]:
+                keep_b[np.searchsorted(names, b_name_terms[r])] = True
+        shared = 0
+        x = y = 0
+        while x < a_names.size and y < names.size:
+            if a_names[x] < names[y]:
+                x += 1
+            elif a_names[x] > names[y]:
+                y += 1
+            else:
+                shared += keep_a[x] and keep_b[y]
+                x += 1
+                y += 1
+        figures[c, NAMES_A] = keep_a.sum()
+        figures[c, NAMES_B] = keep_b.sum()
+        figures[c, NAMES_SHARED] = shared
+
+
+@_compiled
+def _counterpart(shared: int, dice: float, sa: float, sb: float, min_dice: float) -> bool:
+    """``similarity._counterparts`` of one cell: a paraphrase, or one sentence mostly inside the other."""
+    return dice >= min_dice or (shared >= 3 and shared >= 0.5 * min(sa, sb) and dice >= 0.25)
