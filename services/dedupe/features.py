@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from services.common.text import digest, normalize
+from services.dedupe import kernels
 
 U16 = npt.NDArray[np.uint16]
 U32 = npt.NDArray[np.uint32]
@@ -181,8 +182,61 @@ def _name_hash(name: str) -> int:
 
 
 WordInfo = tuple[int, int, str | None, int, int]
-_WORDS: dict[str, WordInfo] = {}  # memo of _word; cleared when it grows past _WORDS_MAX
-_WORDS_MAX = 1 << 19
+
+
+class Vocabulary:
+    """Every word seen so far, by id, with what ``_word`` says of it in arrays the compiled assembly reads; the
+    names (6-letter keys) by id too. Emptied when it grows past ``max_words`` (a memo: ids live one article)."""
+
+    def __init__(self, max_words: int = 1 << 19) -> None:
+        self.max_words = max_words
+        self.clear()
+
+    def clear(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.size = 0
+        self.name_ids: dict[str, int] = {}
+        self.names: list[str] = []
+        self.name_hashes = np.zeros(1 << 10, dtype=np.uint32)
+        cap = 1 << 12
+        self.wh = np.zeros(cap, dtype=np.uint64)
+        self.sh = np.zeros(cap, dtype=np.uint32)
+        self.fact = np.zeros(cap, dtype=np.uint32)
+        self.status = np.zeros(cap, dtype=np.uint8)
+        self.name = np.zeros(cap, dtype=np.int32)
+
+    def add(self, token: str) -> int:
+        known = self.ids.get(token)  # a new word twice in one sentence
+        if known is not None:
+            return known
+        wid = self.size
+        self.size += 1
+        if wid == self.wh.size:
+            for field in ("wh", "sh", "fact", "status", "name"):
+                old = getattr(self, field)
+                grown = np.zeros(2 * old.size, dtype=old.dtype)
+                grown[: old.size] = old
+                setattr(self, field, grown)
+        wh, sh, name, fact, status = _word(token)
+        self.wh[wid], self.sh[wid], self.fact[wid], self.status[wid] = wh, sh, fact, status
+        if name is None:
+            self.name[wid] = -1
+        else:
+            nid = self.name_ids.get(name)
+            if nid is None:
+                nid = self.name_ids[name] = len(self.names)
+                self.names.append(name)
+                if nid == self.name_hashes.size:
+                    grown = np.zeros(2 * nid, dtype=np.uint32)
+                    grown[:nid] = self.name_hashes
+                    self.name_hashes = grown
+                self.name_hashes[nid] = _name_hash(name)
+            self.name[wid] = nid
+        self.ids[token] = wid
+        return wid
+
+
+_VOCABULARY = Vocabulary()
 
 
 def _word(token: str) -> WordInfo:
@@ -206,11 +260,7 @@ def _word(token: str) -> WordInfo:
     else:
         fact = 0
     status = (1 if low in TENTATIVE else 0) | (2 if low in DONE else 0)
-    info = (wh, sh, low[:NAME_PREFIX] if named else None, fact, status)
-    if len(_WORDS) >= _WORDS_MAX:
-        _WORDS.clear()
-    _WORDS[token] = info
-    return info
+    return (wh, sh, low[:NAME_PREFIX] if named else None, fact, status)
 
 
 def _fact(kind: int, text: str) -> int:
@@ -299,16 +349,8 @@ def minhash(shingles: U32, num_perm: int) -> U32:
     if shingles.size == 0:
         return np.zeros(0, dtype=np.uint32)
     a, b = _permutations(num_perm)
-    out = np.full(num_perm, np.iinfo(np.uint64).max, dtype=np.uint64)
-    # permutations by rows (the minimum runs along contiguous memory), the minimum of the 64-bit values shifted
-    # once at the end (the shift is monotonic: the same minimum)
-    a_col, b_col = a[:, None], b[:, None]
-    with np.errstate(over="ignore"):
-        for start in range(0, shingles.size, 512):  # chunks bound the temporary matrix
-            hv = shingles[None, start : start + 512].astype(np.uint64) * a_col
-            hv += b_col
-            np.minimum(out, hv.min(axis=1), out=out)
-    return (out >> _SHIFT).astype(np.uint32)
+    out: U32 = kernels.minhash(shingles, a, b)
+    return out
 
 
 def band_keys(sig: U32, bands: int, rows: int) -> U64:
@@ -456,91 +498,77 @@ def fingerprint(
     rows: int = 3,
     max_terms: int = 24,
 ) -> Fingerprint:
-    """The fingerprint of ``body`` (titles are left out: syndication changes headlines first)."""
+    """The fingerprint of ``body`` (titles are left out: syndication changes headlines first).
+
+    Tokens become vocabulary ids here (the regexes and the memo lookups run in C); the per-sentence sets are made by
+    ``kernels.assemble`` from those ids, as ``reference.fingerprint`` makes them sentence by sentence."""
     text = unicodedata.normalize("NFKC", body)
-    word_hashes: list[int] = []
-    rows_t: list[int] = []
-    rows_s: list[int] = []
-    sizes: list[int] = []
+    vocab = _VOCABULARY
+    if vocab.size >= vocab.max_words:
+        vocab.clear()
+    memo = vocab.ids
+    ids: list[int] = []
+    lens: list[int] = []
     quotes: list[bool] = []
-    names: Counter[str] = Counter()
-    name_rows: dict[tuple[int, str], None] = {}
-    fact_rows: list[int] = []
-    fact_sents: list[int] = []
-    statuses: list[int] = []
-    skeys: list[int] = []
-    si = 0
-    memo = _WORDS
     unicode = (_TOKEN if _CJK.search(text) else _TOKEN_NO_CJK).findall
     tokenize = _tokens_ascii if text.isascii() else unicode
     for sentence in split_sentences(text):
-        if si >= MAX_SENTENCES:  # what follows still changes the content hash, not the similarity features
-            break
         tokens = tokenize(sentence)
         if not tokens:
             continue
-        # map/filter over the memo keep the per-token work in C; the memo misses only on new words
         got = list(map(memo.get, tokens))
-        infos = (
-            cast(list[WordInfo], got)
-            if None not in got
-            else [x or _word(t) for x, t in zip(got, tokens, strict=True)]
-        )
-        # one pass splits the infos into their fields (tuples: cheaper than a map per field)
-        hashes, stem_l, name_l, fact_l, status_l = zip(*infos, strict=True)
-        word_hashes.extend(hashes)
-        stems = set(stem_l)
-        stems.discard(0)
-        if not stems:
-            continue
-        rows_t.extend(stems)
-        rows_s.extend([si] * len(stems))
-        for name in filter(None, name_l[1:]):  # a sentence's first word is capitalized
-            names[name] += 1
-            name_rows[(si, name)] = None
-        sizes.append(len(stems))
+        if None in got:
+            got = [vocab.add(t) if x is None else x for x, t in zip(got, tokens, strict=True)]
+        ids.extend(cast(list[int], got))
+        lens.append(len(tokens))
         quotes.append(_QUOTE.search(sentence) is not None)
-        facts = set(fact_l[1:])
-        if fact_l[0] >> 30 != FACT_NAME:  # a sentence's first word is capitalized, name or not
-            facts.add(fact_l[0])
-        facts.discard(0)
-        fact_rows.extend(facts)
-        fact_sents.extend([si] * len(facts))
-        sts = set(status_l)
-        statuses.append(
-            0
-            if len(sts) == 1 and 0 in sts
-            else (1 if 1 in sts else 0) | (2 if 2 in sts else 0) | (3 if 3 in sts else 0)
-        )
-        # the sentence's word hashes as a tuple: int hashes are not salted, so every worker agrees
-        skeys.append(hash(hashes) & 0xFFFFFFFF)
-        si += 1
-    words = np.asarray(word_hashes, dtype=np.uint64)
+    (
+        words,
+        kept,
+        sizes,
+        statuses,
+        skeys,
+        stem_rows,
+        stem_sent,
+        fact_rows,
+        fact_sent,
+        name_rows,
+        name_sent,
+        occurrences,
+    ) = kernels.assemble(
+        np.asarray(ids, dtype=np.int64),
+        np.asarray(lens, dtype=np.int64),
+        vocab.wh,
+        vocab.sh,
+        vocab.fact,
+        vocab.status,
+        vocab.name,
+        MAX_SENTENCES,
+    )
     sh_all = _unique(shingle_hashes(words, shingle_size))
     sig = minhash(sh_all, num_perm)
-    t = (np.asarray(rows_t, dtype=np.uint32) & np.uint32(0xFFFF)).astype(np.uint16)
-    s = np.asarray(rows_s, dtype=np.int16)
+    t = (stem_rows & np.uint32(0xFFFF)).astype(np.uint16)
     order = np.argsort(t, kind="stable")
     # Retrieval terms: the names an article repeats most are what it is about; ties broken by the name itself.
-    terms = tuple(n for n, _ in sorted(names.items(), key=lambda kv: (-kv[1], kv[0]))[:max_terms])
-    name_terms = np.asarray([_name_hash(n) for _, n in name_rows], dtype=np.uint32)
-    name_sent = np.asarray([i for i, _ in name_rows], dtype=np.int32)
+    counts = Counter(occurrences.tolist())
+    top = sorted(((-c, vocab.names[n]) for n, c in counts.items()))[:max_terms]
+    name_terms = vocab.name_hashes[name_rows]
     return Fingerprint(
         content_hash=digest(normalize(body), 32),
-        n_words=len(word_hashes),
+        n_words=int(words.size),
         shingles=_sample(sh_all),
         minhash=sig,
         bands=band_keys(sig, bands, rows),
         sent_terms=t[order],
-        sent_index=s[order],
-        sent_sizes=np.asarray(sizes, dtype=np.int32),
-        sent_quotes=np.asarray(quotes, dtype=np.bool_),
+        sent_index=stem_sent.astype(np.int16)[order],
+        sent_sizes=sizes,
+        sent_quotes=np.asarray(quotes, dtype=np.bool_)[kept] if kept.size else np.zeros(0, dtype=np.bool_),
         name_terms=name_terms,
-        name_sent=name_sent,
+        name_sent=name_sent.astype(np.int32),
         names=np.unique(name_terms),
-        fact_terms=np.asarray(fact_rows, dtype=np.uint32),
-        fact_sent=np.asarray(fact_sents, dtype=np.int32),
-        sent_status=np.asarray(statuses, dtype=np.uint8),
-        sent_keys=np.asarray(skeys, dtype=np.uint32),
-        terms=terms,
+        fact_terms=fact_rows,
+        fact_sent=fact_sent.astype(np.int32),
+        sent_status=statuses,
+        sent_keys=skeys,
+        terms=tuple(name for _, name in top),
     )

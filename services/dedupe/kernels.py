@@ -274,3 +274,150 @@ def _name_figures(
 def _counterpart(shared: int, dice: float, sa: float, sb: float, min_dice: float) -> bool:
     """``similarity._counterparts`` of one cell: a paraphrase, or one sentence mostly inside the other."""
     return dice >= min_dice or (shared >= 3 and shared >= 0.5 * min(sa, sb) and dice >= 0.25)
+
+
+# CPython's tuple hash (xxHash-based, 64-bit): a sentence's key is ``hash(tuple(word hashes)) & 0xFFFFFFFF``,
+# the same number the array code computes with Python's own ``hash`` (ints below 2**61 hash to themselves).
+_XXPRIME_1 = np.uint64(11400714785074694791)
+_XXPRIME_2 = np.uint64(14029467366897019727)
+_XXPRIME_5 = np.uint64(2870177450012600261)
+_XXLEN = np.uint64(2870177450012600261 ^ 3527539)
+_ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_R31, _R33 = np.uint64(31), np.uint64(33)
+_FACT_KIND = np.uint32(30)
+_FACT_NAME = np.uint32(2)
+
+
+@_compiled
+def assemble(
+    ids: Any,
+    lens: Any,
+    v_wh: Any,
+    v_sh: Any,
+    v_fact: Any,
+    v_status: Any,
+    v_name: Any,
+    max_sentences: int,
+) -> Any:
+    """A fingerprint's per-sentence arrays from its tokens as vocabulary ids (``lens``: tokens per sentence; the
+    ``v_*`` arrays: each word's hash, stem hash (0: stop word), key fact (0: none), status bits and name id (-1:
+    not a name)). Sentences without a content word are left out (their words still count for the shingles);
+    ``max_sentences`` sentences at most are kept.
+
+    Returns the word hashes; per kept sentence its number in the input, distinct stems, status and key; the
+    (stem, sentence) rows; the (fact, sentence) rows; the (name id, sentence) rows, each name once a sentence in
+    order of appearance; and every name occurrence (the first word of a sentence left out: it is capitalized)."""
+    n_sent = lens.size
+    words = np.empty(ids.size, dtype=np.uint64)
+    kept = np.empty(n_sent, dtype=np.int64)
+    sizes = np.empty(n_sent, dtype=np.int32)
+    status = np.empty(n_sent, dtype=np.uint8)
+    keys = np.empty(n_sent, dtype=np.uint32)
+    stem_rows = np.empty(ids.size, dtype=np.uint32)
+    stem_sent = np.empty(ids.size, dtype=np.int64)
+    fact_rows = np.empty(ids.size, dtype=np.uint32)
+    fact_sent = np.empty(ids.size, dtype=np.int64)
+    name_rows = np.empty(ids.size, dtype=np.int32)
+    name_sent = np.empty(ids.size, dtype=np.int64)
+    occurrences = np.empty(ids.size, dtype=np.int32)
+    n_words = n_stems = n_facts = n_names = n_occ = si = 0
+    start = 0
+    for s in range(n_sent):
+        if si >= max_sentences:
+            break
+        end = start + lens[s]
+        acc = _XXPRIME_5
+        st = np.uint8(0)
+        first_stem = n_stems
+        for p in range(start, end):
+            w = ids[p]
+            wh = v_wh[w]
+            words[n_words] = wh
+            n_words += 1
+            acc = acc + wh * _XXPRIME_2
+            acc = (acc << _R31) | (acc >> _R33)
+            acc = acc * _XXPRIME_1
+            st |= v_status[w]
+            sh = v_sh[w]
+            if sh != 0:
+                dup = False
+                for q in range(first_stem, n_stems):
+                    if stem_rows[q] == sh:
+                        dup = True
+                        break
+                if not dup:
+                    stem_rows[n_stems] = sh
+                    stem_sent[n_stems] = si
+                    n_stems += 1
+        if n_stems == first_stem:
+            start = end
+            continue
+        acc = acc + (np.uint64(end - start) ^ _XXLEN)
+        if acc == _ALL_ONES:
+            acc = np.uint64(1546275796)
+        kept[si] = s
+        sizes[si] = n_stems - first_stem
+        status[si] = st
+        keys[si] = np.uint32(acc & _LOW32)
+        first_fact = n_facts
+        first_name = n_names
+        for p in range(start, end):
+            w = ids[p]
+            f = v_fact[w]
+            if p == start and f >> _FACT_KIND == _FACT_NAME:
+                f = np.uint32(0)  # a sentence's first word is capitalized, name or not
+            if f != 0:
+                dup = False
+                for q in range(first_fact, n_facts):
+                    if fact_rows[q] == f:
+                        dup = True
+                        break
+                if not dup:
+                    fact_rows[n_facts] = f
+                    fact_sent[n_facts] = si
+                    n_facts += 1
+            nm = v_name[w]
+            if p > start and nm >= 0:
+                occurrences[n_occ] = nm
+                n_occ += 1
+                dup = False
+                for q in range(first_name, n_names):
+                    if name_rows[q] == nm:
+                        dup = True
+                        break
+                if not dup:
+                    name_rows[n_names] = nm
+                    name_sent[n_names] = si
+                    n_names += 1
+        si += 1
+        start = end
+    return (
+        words[:n_words],
+        kept[:si],
+        sizes[:si],
+        status[:si],
+        keys[:si],
+        stem_rows[:n_stems],
+        stem_sent[:n_stems],
+        fact_rows[:n_facts],
+        fact_sent[:n_facts],
+        name_rows[:n_names],
+        name_sent[:n_names],
+        occurrences[:n_occ],
+    )
+
+
+@_compiled
+def minhash(shingles: Any, a: Any, b: Any) -> Any:
+    """MinHash values: for each permutation (a, b) the least (a*x + b) mod 2^64 over the shingles, top 32 bits."""
+    out = np.empty(a.size, dtype=np.uint32)
+    for k in range(a.size):
+        ak, bk = a[k], b[k]
+        low = _ALL_ONES
+        for x in shingles:
+            v = np.uint64(x) * ak + bk
+            if v < low:
+                low = v
+        out[k] = np.uint32(low >> np.uint64(32))
+    return out

@@ -1,16 +1,40 @@
-"""The array (numpy) code of the sentence comparison: the definition the compiled loops in
-``services.dedupe.kernels`` must agree with figure for figure (``tests/unit/dedupe/test_kernels.py``), and the way
-to read what they compute. Not used by the workers."""
+"""The plain code of the fingerprint's assembly and of the sentence comparison: the definition the compiled loops
+in ``services.dedupe.kernels`` must agree with figure for figure (``tests/unit/dedupe/test_kernels.py``), and the
+way to read what they compute. Not used by the workers."""
 
 from __future__ import annotations
 
 import bisect
+import unicodedata
+from collections import Counter
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 
-from services.dedupe.features import Fingerprint
+from services.common.text import digest, normalize
+from services.dedupe.features import (
+    _CJK,
+    _QUOTE,
+    _SHIFT,
+    _TOKEN,
+    _TOKEN_NO_CJK,
+    FACT_NAME,
+    MAX_SENTENCES,
+    U32,
+    Fingerprint,
+    WordInfo,
+    _name_hash,
+    _permutations,
+    _sample,
+    _tokens_ascii,
+    _unique,
+    _word,
+    band_keys,
+    shingle_hashes,
+    split_sentences,
+)
 from services.dedupe.similarity import Pair, _counterparts, _names
 
 
@@ -190,3 +214,119 @@ def compare_many(
             para_lead_b=firsts[3][k],
         )
     return [p for p in out if p is not None]
+
+
+def fingerprint(
+    body: str,
+    *,
+    shingle_size: int = 3,
+    num_perm: int = 120,
+    bands: int = 40,
+    rows: int = 3,
+    max_terms: int = 24,
+) -> Fingerprint:
+    """The fingerprint of ``body`` (titles are left out: syndication changes headlines first)."""
+    text = unicodedata.normalize("NFKC", body)
+    word_hashes: list[int] = []
+    rows_t: list[int] = []
+    rows_s: list[int] = []
+    sizes: list[int] = []
+    quotes: list[bool] = []
+    names: Counter[str] = Counter()
+    name_rows: dict[tuple[int, str], None] = {}
+    fact_rows: list[int] = []
+    fact_sents: list[int] = []
+    statuses: list[int] = []
+    skeys: list[int] = []
+    si = 0
+    memo: dict[str, WordInfo] = {}
+    unicode = (_TOKEN if _CJK.search(text) else _TOKEN_NO_CJK).findall
+    tokenize = _tokens_ascii if text.isascii() else unicode
+    for sentence in split_sentences(text):
+        if si >= MAX_SENTENCES:  # what follows still changes the content hash, not the similarity features
+            break
+        tokens = tokenize(sentence)
+        if not tokens:
+            continue
+        # map/filter over the memo keep the per-token work in C; the memo misses only on new words
+        got = list(map(memo.get, tokens))
+        infos = (
+            cast(list[WordInfo], got)
+            if None not in got
+            else [x or memo.setdefault(t, _word(t)) for x, t in zip(got, tokens, strict=True)]
+        )
+        # one pass splits the infos into their fields (tuples: cheaper than a map per field)
+        hashes, stem_l, name_l, fact_l, status_l = zip(*infos, strict=True)
+        word_hashes.extend(hashes)
+        stems = set(stem_l)
+        stems.discard(0)
+        if not stems:
+            continue
+        rows_t.extend(stems)
+        rows_s.extend([si] * len(stems))
+        for name in filter(None, name_l[1:]):  # a sentence's first word is capitalized
+            names[name] += 1
+            name_rows[(si, name)] = None
+        sizes.append(len(stems))
+        quotes.append(_QUOTE.search(sentence) is not None)
+        facts = set(fact_l[1:])
+        if fact_l[0] >> 30 != FACT_NAME:  # a sentence's first word is capitalized, name or not
+            facts.add(fact_l[0])
+        facts.discard(0)
+        fact_rows.extend(facts)
+        fact_sents.extend([si] * len(facts))
+        sts = set(status_l)
+        statuses.append(
+            0
+            if len(sts) == 1 and 0 in sts
+            else (1 if 1 in sts else 0) | (2 if 2 in sts else 0) | (3 if 3 in sts else 0)
+        )
+        # the sentence's word hashes as a tuple: int hashes are not salted, so every worker agrees
+        skeys.append(hash(hashes) & 0xFFFFFFFF)
+        si += 1
+    words = np.asarray(word_hashes, dtype=np.uint64)
+    sh_all = _unique(shingle_hashes(words, shingle_size))
+    sig = minhash_array(sh_all, num_perm)
+    t = (np.asarray(rows_t, dtype=np.uint32) & np.uint32(0xFFFF)).astype(np.uint16)
+    s = np.asarray(rows_s, dtype=np.int16)
+    order = np.argsort(t, kind="stable")
+    # Retrieval terms: the names an article repeats most are what it is about; ties broken by the name itself.
+    terms = tuple(n for n, _ in sorted(names.items(), key=lambda kv: (-kv[1], kv[0]))[:max_terms])
+    name_terms = np.asarray([_name_hash(n) for _, n in name_rows], dtype=np.uint32)
+    name_sent = np.asarray([i for i, _ in name_rows], dtype=np.int32)
+    return Fingerprint(
+        content_hash=digest(normalize(body), 32),
+        n_words=len(word_hashes),
+        shingles=_sample(sh_all),
+        minhash=sig,
+        bands=band_keys(sig, bands, rows),
+        sent_terms=t[order],
+        sent_index=s[order],
+        sent_sizes=np.asarray(sizes, dtype=np.int32),
+        sent_quotes=np.asarray(quotes, dtype=np.bool_),
+        name_terms=name_terms,
+        name_sent=name_sent,
+        names=np.unique(name_terms),
+        fact_terms=np.asarray(fact_rows, dtype=np.uint32),
+        fact_sent=np.asarray(fact_sents, dtype=np.int32),
+        sent_status=np.asarray(statuses, dtype=np.uint8),
+        sent_keys=np.asarray(skeys, dtype=np.uint32),
+        terms=terms,
+    )
+
+
+def minhash_array(shingles: U32, num_perm: int) -> U32:
+    """MinHash with multiply-shift permutations h(x) = (a*x + b) mod 2^64 >> 32, a odd (universal)."""
+    if shingles.size == 0:
+        return np.zeros(0, dtype=np.uint32)
+    a, b = _permutations(num_perm)
+    out = np.full(num_perm, np.iinfo(np.uint64).max, dtype=np.uint64)
+    # permutations by rows (the minimum runs along contiguous memory), the minimum of the 64-bit values shifted
+    # once at the end (the shift is monotonic: the same minimum)
+    a_col, b_col = a[:, None], b[:, None]
+    with np.errstate(over="ignore"):
+        for start in range(0, shingles.size, 512):  # chunks bound the temporary matrix
+            hv = shingles[None, start : start + 512].astype(np.uint64) * a_col
+            hv += b_col
+            np.minimum(out, hv.min(axis=1), out=out)
+    return (out >> _SHIFT).astype(np.uint32)

@@ -77,3 +77,42 @@ def test_dedupe_compiled_comparison_finds_the_rewrite_of_the_wire_story() -> Non
     p = similarity.compare(a, b, min_dice=CFG.rewrite_sentence_dice)
     assert p.aligned >= CFG.rewrite_min_aligned and p.share >= CFG.rewrite_min_share
     assert p == reference.compare_many(a, [b], min_dice=CFG.rewrite_sentence_dice)[0]
+
+
+def _same_fingerprint(got: Fingerprint, want: Fingerprint) -> None:
+    for field in got.__dataclass_fields__:
+        a, b = getattr(got, field), getattr(want, field)
+        if field in ("fact_terms", "fact_sent"):
+            continue  # a sentence's facts are a set: compared below as one
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype and np.array_equal(a, b), field
+        else:
+            assert a == b, field
+    facts = sorted(zip(got.fact_sent.tolist(), got.fact_terms.tolist(), strict=True))
+    assert facts == sorted(zip(want.fact_sent.tolist(), want.fact_terms.tolist(), strict=True))
+
+
+def test_dedupe_compiled_fingerprint_is_the_reference_fingerprint() -> None:
+    rng = random.Random(13)
+    bodies = [seed(n)[0] for n in ("000", "001", "002", "003")]
+    bodies += [p.read_text(encoding="utf-8") for p in sorted(FIXTURES.glob("*.txt"))]
+    texts = [v for b in bodies for v in (b, *_variants(b, rng))]
+    texts += [
+        "",
+        "Of the. And a.",  # no content word: no sentence kept, the words still shingled
+        "東京で会議が開かれた。首相は「合意した」と述べた。",
+        "Kyiv’s mayor said 3 million people, “twice as many”, left on Monday. Mr Klitschko: Kiev is safe.",
+        "Word word word. " * 40,  # one new word many times in a sentence and across sentences
+    ]
+    for text in texts:
+        _same_fingerprint(fingerprint(text), reference.fingerprint(text))
+
+
+def test_dedupe_compiled_minhash_is_the_array_minhash() -> None:
+    from services.dedupe.features import minhash
+
+    for fp_text in ("One two three four five six seven.", seed("001")[0]):
+        shingles = np.unique(
+            np.frombuffer(fp_text.encode() * 4, dtype=np.uint8).astype(np.uint32) * 2654435761
+        )
+        assert np.array_equal(minhash(shingles, 120), reference.minhash_array(shingles, 120))
