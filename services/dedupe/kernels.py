@@ -341,15 +341,7 @@ def assemble(
             st |= v_status[w]
             sh = v_sh[w]
             if sh != 0:
-                dup = False
-                for q in range(first_stem, n_stems):
-                    if stem_rows[q] == sh:
-                        dup = True
-                        break
-                if not dup:
-                    stem_rows[n_stems] = sh
-                    stem_sent[n_stems] = si
-                    n_stems += 1
+                n_stems = _add_once(stem_rows, stem_sent, first_stem, n_stems, sh, si)
         if n_stems == first_stem:
             start = end
             continue
@@ -368,28 +360,12 @@ def assemble(
             if p == start and f >> _FACT_KIND == _FACT_NAME:
                 f = np.uint32(0)  # a sentence's first word is capitalized, name or not
             if f != 0:
-                dup = False
-                for q in range(first_fact, n_facts):
-                    if fact_rows[q] == f:
-                        dup = True
-                        break
-                if not dup:
-                    fact_rows[n_facts] = f
-                    fact_sent[n_facts] = si
-                    n_facts += 1
+                n_facts = _add_once(fact_rows, fact_sent, first_fact, n_facts, f, si)
             nm = v_name[w]
             if p > start and nm >= 0:
                 occurrences[n_occ] = nm
                 n_occ += 1
-                dup = False
-                for q in range(first_name, n_names):
-                    if name_rows[q] == nm:
-                        dup = True
-                        break
-                if not dup:
-                    name_rows[n_names] = nm
-                    name_sent[n_names] = si
-                    n_names += 1
+                n_names = _add_once(name_rows, name_sent, first_name, n_names, nm, si)
         si += 1
         start = end
     return (
@@ -406,6 +382,18 @@ def assemble(
         name_sent[:n_names],
         occurrences[:n_occ],
     )
+
+
+@_compiled
+def _add_once(rows: Any, sent: Any, first: int, n: int, value: Any, si: int) -> int:
+    """Append (``value``, sentence ``si``) unless ``value`` is already among this sentence's rows (from ``first``);
+    the new row count. A sentence holds a few dozen: a scan is cheaper than a set."""
+    for q in range(first, n):
+        if rows[q] == value:
+            return n
+    rows[n] = value
+    sent[n] = si
+    return n + 1
 
 
 @_compiled
