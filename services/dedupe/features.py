@@ -186,7 +186,8 @@ WordInfo = tuple[int, int, str | None, int, int]
 
 class Vocabulary:
     """Every word seen so far, by id, with what ``_word`` says of it in arrays the compiled assembly reads; the
-    names (6-letter keys) by id too. Emptied when it grows past ``max_words`` (a memo: ids live one article)."""
+    names (6-letter keys) by id too. Emptied when it grows past ``max_words`` (a memo: ids live one article). One
+    per process, used from one thread (the dedupe step runs on the event loop)."""
 
     def __init__(self, max_words: int = 1 << 19) -> None:
         self.max_words = max_words
