@@ -101,8 +101,8 @@ def pair_figures(
     b_names: Any,
     b_names_at: Any,
 ) -> Any:
-    """The figures ``similarity.compare_many`` reports per candidate (columns ``ALIGNED`` .. ``PARA_LEAD_B``), the
-    informative sentences of a, and which sentences each side shares nearly verbatim (a by candidate, b by column).
+    """The figures ``similarity.compare_many`` reports per candidate (columns ``ALIGNED`` .. ``NAMES_SHARED``) and
+    the number of informative sentences of a.
 
     ``m``: the overlap matrix of a's sentences against all candidates' sentences side by side (candidate ``c``'s
     columns from ``offsets[c]``, ``widths[c]`` of them); ``sa``/``sb``: distinct content terms per sentence. Names:
