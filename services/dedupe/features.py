@@ -22,6 +22,7 @@ import struct
 import unicodedata
 import zlib
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, cast
@@ -214,10 +215,7 @@ class Vocabulary:
         self.size += 1
         if wid == self.wh.size:
             for field in ("wh", "sh", "fact", "status", "name"):
-                old = getattr(self, field)
-                grown = np.zeros(2 * old.size, dtype=old.dtype)
-                grown[: old.size] = old
-                setattr(self, field, grown)
+                setattr(self, field, _doubled(getattr(self, field)))
         wh, sh, name, fact, status = _word(token)
         self.wh[wid], self.sh[wid], self.fact[wid], self.status[wid] = wh, sh, fact, status
         if name is None:
@@ -228,13 +226,18 @@ class Vocabulary:
                 nid = self.name_ids[name] = len(self.names)
                 self.names.append(name)
                 if nid == self.name_hashes.size:
-                    grown = np.zeros(2 * nid, dtype=np.uint32)
-                    grown[:nid] = self.name_hashes
-                    self.name_hashes = grown
+                    self.name_hashes = _doubled(self.name_hashes)
                 self.name_hashes[nid] = _name_hash(name)
             self.name[wid] = nid
         self.ids[token] = wid
         return wid
+
+
+def _doubled(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """``a`` with twice the room, its values first."""
+    grown = np.zeros(2 * a.size, dtype=a.dtype)
+    grown[: a.size] = a
+    return grown
 
 
 _VOCABULARY = Vocabulary()
@@ -297,6 +300,17 @@ def split_sentences(text: str) -> list[str]:
         start = m.end()
     pieces.append(text[start:])
     return [s for s in pieces if s and not s.isspace()]
+
+
+def sentence_tokens(text: str) -> Iterator[tuple[str, list[str]]]:
+    """Each sentence of ``text`` (NFKC-normalized) that has a token, with its tokens: the cheapest tokenizer the
+    text allows (ASCII, no CJK, or the full pattern), the same tokens whichever."""
+    unicode = (_TOKEN if _CJK.search(text) else _TOKEN_NO_CJK).findall
+    tokenize = _tokens_ascii if text.isascii() else unicode
+    for sentence in split_sentences(text):
+        tokens = tokenize(sentence)
+        if tokens:
+            yield sentence, tokens
 
 
 def letter_share(text: str) -> float:
@@ -511,12 +525,7 @@ def fingerprint(
     ids: list[int] = []
     lens: list[int] = []
     quotes: list[bool] = []
-    unicode = (_TOKEN if _CJK.search(text) else _TOKEN_NO_CJK).findall
-    tokenize = _tokens_ascii if text.isascii() else unicode
-    for sentence in split_sentences(text):
-        tokens = tokenize(sentence)
-        if not tokens:
-            continue
+    for sentence, tokens in sentence_tokens(text):
         got = list(map(memo.get, tokens))
         if None in got:
             got = [vocab.add(t) if x is None else x for x, t in zip(got, tokens, strict=True)]

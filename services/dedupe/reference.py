@@ -15,11 +15,8 @@ import numpy.typing as npt
 
 from services.common.text import digest, normalize
 from services.dedupe.features import (
-    _CJK,
     _QUOTE,
     _SHIFT,
-    _TOKEN,
-    _TOKEN_NO_CJK,
     FACT_NAME,
     MAX_SENTENCES,
     U32,
@@ -28,12 +25,11 @@ from services.dedupe.features import (
     _name_hash,
     _permutations,
     _sample,
-    _tokens_ascii,
     _unique,
     _word,
     band_keys,
+    sentence_tokens,
     shingle_hashes,
-    split_sentences,
 )
 from services.dedupe.similarity import Pair, _counterparts, _names
 
@@ -240,14 +236,9 @@ def fingerprint(
     skeys: list[int] = []
     si = 0
     memo: dict[str, WordInfo] = {}
-    unicode = (_TOKEN if _CJK.search(text) else _TOKEN_NO_CJK).findall
-    tokenize = _tokens_ascii if text.isascii() else unicode
-    for sentence in split_sentences(text):
+    for sentence, tokens in sentence_tokens(text):
         if si >= MAX_SENTENCES:  # what follows still changes the content hash, not the similarity features
             break
-        tokens = tokenize(sentence)
-        if not tokens:
-            continue
         # map/filter over the memo keep the per-token work in C; the memo misses only on new words
         got = list(map(memo.get, tokens))
         infos = (
