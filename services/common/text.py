@@ -22,7 +22,6 @@ _FOLD = {
     "‑": "-",
     "\u00a0": " ",
 }
-_FOLDABLE = re.compile("[" + "".join(_FOLD) + "]")  # a regex scan and a lookup per hit: 8x str.translate
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -35,8 +34,18 @@ def clean(text: str) -> str:
 
 def normalize(text: str) -> str:
     """Text as it is compared: NFKC, case-folded, typographic quotes/dashes folded, whitespace collapsed."""
-    text = _FOLDABLE.sub(lambda m: _FOLD[m.group()], unicodedata.normalize("NFKC", text)).casefold()
-    return " ".join(text.split())  # str.split and the regex \s agree on what is whitespace
+    return normalize_nfkc(unicodedata.normalize("NFKC", text))
+
+
+def normalize_nfkc(text: str) -> str:
+    """``normalize`` of text already in NFKC (NFKC is idempotent: the same result without normalizing twice)."""
+    for (
+        char,
+        folded,
+    ) in _FOLD.items():  # one C scan a character: several times faster than a regex with a callback
+        if char in text:
+            text = text.replace(char, folded)
+    return " ".join(text.casefold().split())  # str.split and the regex \s agree on what is whitespace
 
 
 def digest(value: str, n: int = 20) -> str:

@@ -25,12 +25,12 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from services.common.text import digest, normalize
+from services.common.text import digest, normalize_nfkc
 from services.dedupe import kernels
 
 U16 = npt.NDArray[np.uint16]
@@ -469,9 +469,7 @@ def unpack(blob: bytes, version: int = FP_VERSION) -> Fingerprint:
         by_sentence = take(np.uint16, n_st)
         sent_sizes = take(np.uint32 if w & _WIDE_SIZES else np.uint16, n_s).astype(np.int32)
         # back to term order, ties in sentence order: the arrays ``fingerprint`` made
-        order = np.argsort(by_sentence, kind="stable")
-        sent_terms = by_sentence[order]
-        sent_index = np.repeat(np.arange(n_s, dtype=np.int16), sent_sizes)[order]
+        sent_terms, sent_index = kernels.by_term(by_sentence, sent_sizes)
     flags = take(np.uint8, n_s)
     sent_keys = take(np.uint32, n_s)
     name_terms = take(np.uint32, n_nt)
@@ -521,17 +519,16 @@ def fingerprint(
     vocab = _VOCABULARY
     if vocab.size >= vocab.max_words:
         vocab.clear()
-    memo = vocab.ids
-    ids: list[int] = []
+    tokens: list[str] = []
     lens: list[int] = []
     quotes: list[bool] = []
-    for sentence, tokens in sentence_tokens(text):
-        got = list(map(memo.get, tokens))
-        if None in got:
-            got = [vocab.add(t) if x is None else x for x, t in zip(got, tokens, strict=True)]
-        ids.extend(cast(list[int], got))
-        lens.append(len(tokens))
+    for sentence, words_ in sentence_tokens(text):
+        tokens.extend(words_)
+        lens.append(len(words_))
         quotes.append(_QUOTE.search(sentence) is not None)
+    ids = list(map(vocab.ids.get, tokens))  # new words get their ids in order of appearance, as one by one
+    if None in ids:
+        ids = [vocab.add(t) if x is None else x for x, t in zip(ids, tokens, strict=True)]
     (
         words,
         kept,
@@ -564,7 +561,7 @@ def fingerprint(
     top = sorted(((-c, vocab.names[n]) for n, c in counts.items()))[:max_terms]
     name_terms = vocab.name_hashes[name_rows]
     return Fingerprint(
-        content_hash=digest(normalize(body), 32),
+        content_hash=digest(normalize_nfkc(text), 32),  # = normalize(body): text is its NFKC
         n_words=int(words.size),
         shingles=_sample(sh_all),
         minhash=sig,

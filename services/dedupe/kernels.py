@@ -36,19 +36,101 @@ def _compiled(fn: F) -> F:
 
 
 @_compiled
-def overlap(a_terms: Any, a_index: Any, na: int, b_terms: Any, b_index: Any, nb: int) -> Any:
-    """Shared content terms, sentences of a by the ``nb`` columns that (term, column) rows ``b_terms``/``b_index``
-    list; ``a_terms`` sorted, its rows' sentences in ``a_index``."""
-    m = np.zeros((na, nb), dtype=np.int64)
+def overlap(
+    a_terms: Any, a_index: Any, na: int, b_terms: Any, b_index: Any, row_starts: Any, col_offsets: Any
+) -> Any:
+    """Shared content terms, sentences of a by the sentences of candidates side by side: candidate ``c``'s (term,
+    sentence) rows are ``b_terms``/``b_index`` from ``row_starts[c]`` to ``row_starts[c + 1]``, its sentences the
+    columns from ``col_offsets[c]`` (the last offset: the number of columns). Every term list is sorted: one merge
+    per candidate."""
+    m = np.zeros((na, col_offsets[-1]), dtype=np.int64)
     n = a_terms.size
-    for r in range(b_terms.size):
-        t = b_terms[r]
-        lo = np.searchsorted(a_terms, t)
-        col = b_index[r]
-        while lo < n and a_terms[lo] == t:
-            m[a_index[lo], col] += 1
-            lo += 1
+    for c in range(row_starts.size - 1):
+        off = col_offsets[c]
+        lo = 0
+        for r in range(row_starts[c], row_starts[c + 1]):
+            t = b_terms[r]
+            while lo < n and a_terms[lo] < t:
+                lo += 1
+            q = lo
+            while q < n and a_terms[q] == t:
+                m[a_index[q], off + b_index[r]] += 1
+                q += 1
     return m
+
+
+@_compiled
+def shared_count(a: Any, b: Any) -> int:
+    """Values two sorted arrays of distinct values share."""
+    i = j = k = 0
+    while i < a.size and j < b.size:
+        if a[i] < b[j]:
+            i += 1
+        elif b[j] < a[i]:
+            j += 1
+        else:
+            k += 1
+            i += 1
+            j += 1
+    return k
+
+
+@_compiled
+def core_weights(terms: Any, sizes: Any, names: Any) -> Any:
+    """``logic._core_cover``'s weights: members side by side (``sizes[k]`` name rows each, one per (name,
+    sentence)), each member's distinct names in sorted order weighed by the sentences that mention them over the
+    most any of its names gets; and whether ``names`` (sorted) has each."""
+    weights = np.empty(terms.size, dtype=np.float64)
+    mine = np.zeros(terms.size, dtype=np.bool_)
+    n = 0
+    start = 0
+    for k in range(sizes.size):
+        t = np.sort(terms[start : start + sizes[k]])
+        start += sizes[k]
+        first = n
+        top = 0
+        i = 0
+        while i < t.size:
+            j = i
+            while j < t.size and t[j] == t[i]:
+                j += 1
+            weights[n] = j - i
+            top = max(top, j - i)
+            at = np.searchsorted(names, t[i])
+            mine[n] = at < names.size and names[at] == t[i]
+            n += 1
+            i = j
+        for q in range(first, n):
+            weights[q] = weights[q] / top
+    return weights[:n], mine[:n]
+
+
+@_compiled
+def stock_seen(keys: Any, rows: Any, bits: int, mix: int) -> Any:
+    """``stock.SentenceCounts.seen``: per key the lesser of its two counters, at its low ``bits`` bits in the first
+    row and at the top ``bits`` of (key * ``mix``) mod 2^32 in the second."""
+    out = np.empty(keys.size, dtype=np.intp)
+    mask = np.uint64((1 << bits) - 1)
+    shift = np.uint64(32 - bits)
+    for i in range(keys.size):
+        k = np.uint64(keys[i])
+        h2 = ((k * np.uint64(mix)) & _LOW32) >> shift
+        out[i] = min(rows[0, k & mask], rows[1, h2])
+    return out
+
+
+@_compiled
+def by_term(by_sentence: Any, sizes: Any) -> Any:
+    """Sentence-ordered (term) rows, ``sizes[s]`` per sentence, in term order (ties in sentence order), with their
+    sentence numbers: the arrays ``features.fingerprint`` makes, from the order ``features.pack`` stores."""
+    order = np.argsort(by_sentence, kind="mergesort")
+    index = np.empty(by_sentence.size, dtype=np.int16)
+    r = 0
+    for s in range(sizes.size):
+        for _ in range(sizes[s]):
+            index[r] = s
+            r += 1
+    return by_sentence[order], index[order]
 
 
 @_compiled

@@ -26,7 +26,7 @@ Where the candidates come from, and why a candidate's own verdict must be final 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -45,7 +45,7 @@ from services.common.records import (
 )
 from services.common.settings.dedupe import DedupeSettings
 from services.common.text import digest, normalize
-from services.dedupe import similarity
+from services.dedupe import kernels, similarity
 from services.dedupe.features import Fingerprint, fingerprint, letter_share
 
 Stock = Callable[[Fingerprint], npt.NDArray[np.bool_]]
@@ -191,12 +191,15 @@ def compare(a: Signature, b: Signature, cfg: DedupeSettings) -> similarity.Pair:
     return similarity.compare(a.fp, b.fp, min_dice=cfg.rewrite_sentence_dice)
 
 
+def may_share_event(a: Signature, b: Signature, cfg: DedupeSettings) -> bool:
+    """What ``same_event`` asks before it compares sentences: close enough in time, both comparable."""
+    return abs(a.at - b.at) <= timedelta(days=cfg.event_window_days) and a.comparable and b.comparable
+
+
 def same_event(a: Signature, b: Signature, pair: similarity.Pair | None, cfg: DedupeSettings) -> bool:
     """Two reports of one event: close in time, naming the same people/places (outside shared boilerplate):
     many of them, or fewer and corroborated by a quote or paraphrased sentences in common."""
-    if abs(a.at - b.at) > timedelta(days=cfg.event_window_days):
-        return False
-    if not (a.comparable and b.comparable):
+    if not may_share_event(a, b, cfg):
         return False
     p = pair or compare(a, b, cfg)
     if p.verbatim >= cfg.event_min_aligned and max(p.cover_a, p.cover_b) >= 0.5:
@@ -261,6 +264,21 @@ def match(
     return match_many(a, [b], cfg)[0]
 
 
+def compare_with_stock(
+    a: Signature, bs: Sequence[Signature], cfg: DedupeSettings, stock: Stock | None = None
+) -> list[similarity.Pair]:
+    """The sentence comparison of ``a`` with each of ``bs``, stock passages discounted: the Pairs ``match_many``
+    judges by and ``choose_event`` groups by."""
+    st = stock or _no_stock
+    return similarity.compare_many(
+        a.fp,
+        [b.fp for b in bs],
+        min_dice=cfg.rewrite_sentence_dice,
+        a_stock=st(a.fp),
+        b_stocks=[st(b.fp) for b in bs],
+    )
+
+
 def match_many(
     a: Signature,
     bs: Sequence[Signature],
@@ -305,15 +323,7 @@ def match_many(
         )
     if not rest:
         return out
-    st = stock or _no_stock
-    pairs = similarity.compare_many(
-        a.fp,
-        [bs[i].fp for i in rest],
-        min_dice=cfg.rewrite_sentence_dice,
-        a_stock=st(a.fp),
-        b_stocks=[st(bs[i].fp) for i in rest],
-    )
-    for i, p in zip(rest, pairs, strict=True):
+    for i, p in zip(rest, compare_with_stock(a, [bs[i] for i in rest], cfg, stock), strict=True):
         b = bs[i]
         nr = shingles[i]
         out[i] = (None, 0.0, p)
@@ -340,23 +350,24 @@ def _core_cover(sig: Signature, members: Sequence[Known]) -> float:
     terms = [m.sig.fp.name_terms for m in members if m.sig.fp.name_terms.size]
     if not terms:
         return 0.0
-    # one sort for all members: (member, name) pairs; the weights in the order the members and their sorted names
-    # come, so the sums are the same as member by member
-    owner = np.repeat(np.arange(len(terms), dtype=np.uint64), [t.size for t in terms])
-    pairs, counts = np.unique((owner << np.uint64(32)) | np.concatenate(terms), return_counts=True)
-    member = (pairs >> np.uint64(32)).astype(np.intp)
-    top = np.zeros(len(terms), dtype=np.int64)
-    np.maximum.at(top, member, counts)
-    weights = counts / top[member]
-    mine = np.isin((pairs & np.uint64(0xFFFFFFFF)).astype(np.uint32), sig.fp.names)
+    # the members' (name, sentence) rows side by side; per member its distinct names in sorted order, so the sums
+    # below add the same weights in the same order as member by member
+    weights, mine = kernels.core_weights(
+        np.concatenate(terms), np.array([t.size for t in terms], dtype=np.int64), sig.fp.names
+    )
     return float(weights[mine].sum() / weights.sum())
+
+
+PairsOf = Callable[[Sequence[Signature]], Sequence[similarity.Pair]]
+"""The sentence comparisons of the article being judged with these earlier arrivals (``compare_with_stock``)."""
 
 
 def choose_event(
     sig: Signature,
     candidates: Sequence[Known],
-    pairs: dict[str, similarity.Pair | None],
+    pairs: Mapping[str, similarity.Pair | None],
     cfg: DedupeSettings,
+    compare_more: PairsOf | None = None,
 ) -> tuple[str, datetime, tuple[str, ...]]:
     """The event of a unique article: (event id, the event's start, events merged into it).
 
@@ -367,6 +378,9 @@ def choose_event(
     The best covered eligible event is joined; when the article covers ``event_merge_cover`` of several, they
     are one event: the others are recorded as merged into the earliest-founded, which the article joins.
     No eligible event: the article founds its own.
+
+    ``pairs``: the sentence comparisons already made, by ingest key. A member without one is compared by
+    ``compare_more`` when its event gets that far (without it: by ``same_event``, stock not discounted).
     """
     span = timedelta(days=cfg.event_span_days)
     groups: dict[str, list[Known]] = {}
@@ -378,10 +392,9 @@ def choose_event(
         start = min(m.decision.event_began for m in members)
         if abs(sig.at - start) > span / 2:
             continue
-        if not any(same_event(sig, m.sig, pairs.get(m.sig.ingest_key), cfg) for m in members):
-            continue
+        # the core cover first: it needs no sentence comparison, and most candidate events fail one of the two
         cover = _core_cover(sig, members)
-        if cover >= cfg.event_core_cover:
+        if cover >= cfg.event_core_cover and _matches_a_member(sig, members, pairs, cfg, compare_more):
             eligible.append((cover, start, event_id))
     if not eligible:
         return sig.article_id, sig.at, ()
@@ -398,6 +411,35 @@ def choose_event(
     return target, start, tuple(e[2] for e in strong[1:])
 
 
+def _matches_a_member(
+    sig: Signature,
+    members: Sequence[Known],
+    pairs: Mapping[str, similarity.Pair | None],
+    cfg: DedupeSettings,
+    compare_more: PairsOf | None,
+) -> bool:
+    """``same_event`` with at least one of ``members``. Those already compared are tried first; the others are
+    compared in growing chunks (1, 2, 4, ...) until one matches: an event whose first member matches, the usual
+    case, costs one comparison, not one per member."""
+    todo: list[Known] = []
+    for m in members:
+        p = pairs.get(m.sig.ingest_key)
+        if p is not None or compare_more is None:
+            if same_event(sig, m.sig, p, cfg):
+                return True
+        elif may_share_event(sig, m.sig, cfg):
+            todo.append(m)
+    done, size = 0, 1
+    while done < len(todo):
+        chunk = todo[done : done + size]
+        done, size = done + size, 2 * size
+        assert compare_more is not None
+        for m, p in zip(chunk, compare_more([m.sig for m in chunk]), strict=True):
+            if same_event(sig, m.sig, p, cfg):
+                return True
+    return False
+
+
 def judge(
     sig: Signature, candidates: Sequence[Known], cfg: DedupeSettings, stock: Stock | None = None
 ) -> Explained:
@@ -411,16 +453,15 @@ def judge(
     best: _Match | None = None
     aligns: dict[str, similarity.Pair | None] = {}
     others = [k for k in candidates if k.sig.ingest_key != sig.ingest_key]
-    # A candidate whose event began more than half a span before this article cannot make its event eligible
-    # (``choose_event`` skips an event whose earliest retrieved start is that far): only its own match counts.
-    horizon = sig.at - timedelta(days=cfg.event_span_days) / 2
+    # Every candidate is compared for its own match only (the screen skips those that cannot match); the events'
+    # comparisons are made by ``choose_event``, for the members it gets to (usually one an event).
     matches = match_many(
         sig,
         [k.sig for k in others],
         cfg,
         stock,
         exact_only=reason is not None,
-        match_only=[k.decision.event_began < horizon for k in others],
+        match_only=[True] * len(others),
     )
     for k, (kind, sim, al) in zip(others, matches, strict=True):
         aligns[k.sig.ingest_key] = al
@@ -460,7 +501,9 @@ def judge(
     if reason is not None:
         event_id, start = sig.article_id, sig.at
     else:
-        event_id, start, merges = choose_event(sig, others, aligns, cfg)
+        event_id, start, merges = choose_event(
+            sig, others, aligns, cfg, lambda bs: compare_with_stock(sig, bs, cfg, stock)
+        )
     return Explained(
         Decision(
             ingest_key=sig.ingest_key,

@@ -45,15 +45,21 @@ def near(a: Fingerprint, b: Fingerprint) -> Near:
     na, nb = a.shingles.size, b.shingles.size
     if na == 0 or nb == 0:
         return Near(0.0, 0.0)
-    inter = int(np.intersect1d(a.shingles, b.shingles, assume_unique=True).size)
+    inter = kernels.shared_count(a.shingles, b.shingles)  # sorted, distinct
     return Near(inter / (na + nb - inter), inter / min(na, nb))
 
 
 def sentence_overlap(a: Fingerprint, b_terms: np.ndarray, b_index: np.ndarray, nb: int) -> np.ndarray:
     """Matrix of shared content terms, sentences of ``a`` by the ``nb`` sentences that ``b_terms``/``b_index`` list
-    (term, sentence) rows of."""
+    (term, sentence) rows of (``b_terms`` sorted)."""
     m: np.ndarray = kernels.overlap(
-        a.sent_terms, a.sent_index, a.n_sentences, b_terms, b_index.astype(np.int64), nb
+        a.sent_terms,
+        a.sent_index,
+        a.n_sentences,
+        b_terms,
+        b_index,
+        np.array([0, b_terms.size], dtype=np.int64),
+        np.array([0, nb], dtype=np.int64),
     )
     return m
 
@@ -64,16 +70,20 @@ def _stacked_overlap(
     """``sentence_overlap`` of ``a`` against the sentences of all ``cols`` side by side (one column per sentence,
     candidate after candidate), each candidate's number of columns and its first column."""
     widths = np.array([b.n_sentences for b in cols], dtype=np.int64)
-    offsets = np.cumsum(widths) - widths
-    m = sentence_overlap(
-        a,
+    at = np.zeros(widths.size + 1, dtype=np.int64)
+    np.cumsum(widths, out=at[1:])
+    rows = np.zeros(widths.size + 1, dtype=np.int64)
+    np.cumsum([b.sent_terms.size for b in cols], out=rows[1:])
+    m = kernels.overlap(
+        a.sent_terms,
+        a.sent_index,
+        a.n_sentences,
         np.concatenate([b.sent_terms for b in cols]),
-        np.concatenate(
-            [b.sent_index.astype(np.int64) + off for b, off in zip(cols, offsets.tolist(), strict=True)]
-        ),
-        int(widths.sum()),
+        np.concatenate([b.sent_index for b in cols]),
+        rows,
+        at,
     )
-    return m, widths, offsets
+    return m, widths, at[:-1]
 
 
 def most_aligned(

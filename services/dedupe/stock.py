@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from services.dedupe import kernels
 from services.dedupe.features import Fingerprint
 
 _ROW_BITS = 22
@@ -43,10 +44,7 @@ class SentenceCounts:
 
     def seen(self, fp: Fingerprint) -> npt.NDArray[np.intp]:
         """How many counted articles (at most) contain each sentence of ``fp``."""
-        if fp.sent_keys.size == 0:
-            return np.zeros(0, dtype=np.intp)
-        a, b = self._slots(fp.sent_keys)
-        seen: npt.NDArray[np.intp] = np.minimum(self.rows[0, a], self.rows[1, b]).astype(np.intp)
+        seen: npt.NDArray[np.intp] = kernels.stock_seen(fp.sent_keys, self.rows, _ROW_BITS, int(_MIX))
         return seen
 
     def stock(self, fp: Fingerprint) -> npt.NDArray[np.bool_]:
