@@ -321,3 +321,39 @@ def minhash_array(shingles: U32, num_perm: int) -> U32:
             hv += b_col
             np.minimum(out, hv.min(axis=1), out=out)
     return (out >> _SHIFT).astype(np.uint32)
+
+
+def core_cover(names: npt.NDArray[np.uint32], member_terms: Sequence[npt.NDArray[np.uint32]]) -> float:
+    """``logic._core_cover`` in array operations: of an event's members' (name, sentence) rows, the share of the
+    weight (per member: sentences mentioning a name over the most any of its names gets) on ``names``."""
+    terms = [t for t in member_terms if t.size]
+    if not terms:
+        return 0.0
+    owner = np.repeat(np.arange(len(terms), dtype=np.uint64), [t.size for t in terms])
+    pairs, counts = np.unique((owner << np.uint64(32)) | np.concatenate(terms), return_counts=True)
+    member = (pairs >> np.uint64(32)).astype(np.intp)
+    top = np.zeros(len(terms), dtype=np.int64)
+    np.maximum.at(top, member, counts)
+    weights = counts / top[member]
+    mine = np.isin((pairs & np.uint64(0xFFFFFFFF)).astype(np.uint32), names)
+    return float(weights[mine].sum() / weights.sum())
+
+
+def stock_seen(
+    keys: npt.NDArray[np.uint32], rows: npt.NDArray[np.uint8], bits: int, mix: int
+) -> npt.NDArray[np.intp]:
+    """``kernels.stock_seen`` in array operations."""
+    with np.errstate(over="ignore"):
+        h2 = (keys * np.uint32(mix)) >> np.uint32(32 - bits)
+    seen: npt.NDArray[np.intp] = np.minimum(rows[0, keys & np.uint32((1 << bits) - 1)], rows[1, h2]).astype(
+        np.intp
+    )
+    return seen
+
+
+def by_term(
+    by_sentence: npt.NDArray[np.uint16], sizes: npt.NDArray[np.int32]
+) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.int16]]:
+    """``kernels.by_term`` in array operations."""
+    order = np.argsort(by_sentence, kind="stable")
+    return by_sentence[order], np.repeat(np.arange(sizes.size, dtype=np.int16), sizes)[order]

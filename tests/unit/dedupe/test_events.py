@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
 
-from services.dedupe import logic
+from services.dedupe import logic, similarity
 from services.dedupe.logic import Known, Signature
 from services.dedupe.store import MemoryStore
 from tests.unit.dedupe.test_logic import CFG, T0, art, run, seed
@@ -69,3 +70,41 @@ def test_another_event_months_later_with_the_same_names_is_not_joined() -> None:
     d = logic.judge(early, [], CFG).decision
     event_id, _, _ = logic.choose_event(late, [Known(early, d)], {}, CFG)
     assert event_id == late.article_id
+
+
+def test_an_event_is_chosen_alike_whether_its_members_are_compared_all_at_once_or_as_needed() -> None:
+    body = seed("000")[0]
+    paras = body.split("\n\n")
+    # one story's reports over two days, another story beside it: earlier arrivals with their decisions
+    texts = ["\n\n".join([*paras[d % 3 :: 2], f"Report {d} of the visit."]) for d in range(6)]
+    texts += [seed("003")[0], seed("001")[0]]
+    known: list[Known] = []
+    for d, text in enumerate(texts):
+        s = logic.signature(art(text, published=T0 + timedelta(hours=8 * d)), CFG)
+        assert isinstance(s, Signature)
+        known.append(Known(s, logic.judge(s, known, CFG).decision))
+    assert len({k.decision.event_id for k in known}) >= 2
+    spent = []
+    for new in (seed("002")[0], "\n\n".join(paras[1::2]), seed("003")[0]):
+        s = logic.signature(art(new, published=T0 + timedelta(days=1)), CFG)
+        assert isinstance(s, Signature)
+        every = dict(
+            zip(
+                [k.sig.ingest_key for k in known],
+                logic.compare_with_stock(s, [k.sig for k in known], CFG),
+                strict=True,
+            )
+        )
+        compared: list[int] = []
+
+        def more(
+            bs: Sequence[Signature], s: Signature = s, compared: list[int] = compared
+        ) -> list[similarity.Pair]:
+            compared.append(len(bs))
+            return logic.compare_with_stock(s, bs, CFG)
+
+        eager = logic.choose_event(s, known, every, CFG)
+        lazy = logic.choose_event(s, known, {}, CFG, more)
+        assert lazy == eager
+        spent.append(sum(compared))
+    assert min(spent) < len(known)  # an event's first matching member ends its comparisons

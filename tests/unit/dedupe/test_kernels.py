@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.dedupe import reference, similarity
+from services.dedupe import kernels, reference, similarity
 from services.dedupe.features import Fingerprint, fingerprint
-from tests.unit.dedupe.test_logic import CFG, TEMPLATE_FOOT, TEMPLATE_HEAD, seed, syndicated
+from tests.unit.dedupe.test_logic import CFG, TEMPLATE_FOOT, TEMPLATE_HEAD, art, seed, syndicated
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "dedupe_dev"
 
@@ -116,3 +116,67 @@ def test_dedupe_compiled_minhash_is_the_array_minhash() -> None:
             np.frombuffer(fp_text.encode() * 4, dtype=np.uint8).astype(np.uint32) * 2654435761
         )
         assert np.array_equal(minhash(shingles, 120), reference.minhash_array(shingles, 120))
+
+
+def test_dedupe_compiled_shingle_intersection_is_intersect1d() -> None:
+    rng = random.Random(17)
+    for a in FPS:
+        for b in [*rng.sample(FPS, 8), a]:
+            want = np.intersect1d(a.shingles, b.shingles, assume_unique=True).size
+            assert kernels.shared_count(a.shingles, b.shingles) == want
+
+
+def test_dedupe_compiled_core_cover_is_the_array_core_cover() -> None:
+    from services.dedupe import logic
+    from services.dedupe.logic import Decision, Known, Signature
+
+    rng = random.Random(19)
+    sigs = [logic.signature(art(body), CFG) for body in [seed(n)[0] for n in ("000", "001", "002", "003")]]
+    sigs += [logic.signature(art(" ".join(rng.sample(seed("000")[0].split(), 120))), CFG) for _ in range(6)]
+    real = [s for s in sigs if isinstance(s, Signature)]
+    assert len(real) == 10
+    for s in real:
+        members = rng.sample(real, 5)
+        known = [
+            Known(
+                m,
+                Decision(
+                    ingest_key=m.ingest_key,
+                    article_id=m.article_id,
+                    source=m.source,
+                    verdict="unique",
+                    event_id="e",
+                    at=m.at,
+                ),
+            )
+            for m in members
+        ]
+        want = reference.core_cover(s.fp.names, [m.fp.name_terms for m in members])
+        assert logic._core_cover(s, known) == want  # the same float, bit for bit
+
+
+def test_dedupe_compiled_stock_lookup_is_the_array_lookup() -> None:
+    from services.dedupe.stock import _MIX, _ROW_BITS, SentenceCounts
+
+    counts = SentenceCounts(3)
+    rng = np.random.default_rng(23)
+    counts.rows[:] = rng.integers(0, 256, size=counts.rows.shape, dtype=np.uint8)
+    for fp in FPS:
+        want = reference.stock_seen(fp.sent_keys, counts.rows, _ROW_BITS, int(_MIX))
+        assert np.array_equal(counts.seen(fp), want)
+    keys = rng.integers(0, 2**32, size=5000, dtype=np.uint32)
+    assert np.array_equal(
+        kernels.stock_seen(keys, counts.rows, _ROW_BITS, int(_MIX)),
+        reference.stock_seen(keys, counts.rows, _ROW_BITS, int(_MIX)),
+    )
+
+
+def test_dedupe_compiled_unpack_order_is_the_array_order() -> None:
+    rng = np.random.default_rng(29)
+    for n in (0, 1, 7, 300):
+        sizes = rng.integers(0, 9, size=n).astype(np.int32)
+        by_sentence = rng.integers(0, 40, size=int(sizes.sum())).astype(np.uint16)  # ties within and across
+        terms, index = kernels.by_term(by_sentence, sizes)
+        want_terms, want_index = reference.by_term(by_sentence, sizes)
+        assert np.array_equal(terms, want_terms) and np.array_equal(index, want_index)
+        assert index.dtype == want_index.dtype
