@@ -121,16 +121,48 @@ def stock_seen(keys: Any, rows: Any, bits: int, mix: int) -> Any:
 
 @_compiled
 def by_term(by_sentence: Any, sizes: Any) -> Any:
-    """Sentence-ordered (term) rows, ``sizes[s]`` per sentence, in term order (ties in sentence order), with their
-    sentence numbers: the arrays ``features.fingerprint`` makes, from the order ``features.pack`` stores."""
-    order = np.argsort(by_sentence, kind="mergesort")
-    index = np.empty(by_sentence.size, dtype=np.int16)
+    """Sentence-ordered 16-bit (term) rows, ``sizes[s]`` per sentence, in term order (ties in sentence order), with
+    their sentence numbers: the arrays ``features.fingerprint`` makes, from the order ``features.pack`` stores.
+    A stable two-pass radix sort (low byte, then high byte)."""
+    n = by_sentence.size
+    index = np.empty(n, dtype=np.int16)
     r = 0
     for s in range(sizes.size):
         for _ in range(sizes[s]):
             index[r] = s
             r += 1
-    return by_sentence[order], index[order]
+    terms = by_sentence.astype(np.uint16)
+    for shift in (0, 8):
+        counts = np.zeros(257, dtype=np.int64)
+        for i in range(n):
+            counts[((terms[i] >> shift) & 255) + 1] += 1
+        for b in range(256):
+            counts[b + 1] += counts[b]
+        t2 = np.empty(n, dtype=np.uint16)
+        i2 = np.empty(n, dtype=np.int16)
+        for i in range(n):
+            b = (terms[i] >> shift) & 255
+            t2[counts[b]] = terms[i]
+            i2[counts[b]] = index[i]
+            counts[b] += 1
+        terms, index = t2, i2
+    return terms, index
+
+
+@_compiled
+def distinct(x: Any) -> Any:
+    """``np.unique`` of a 1-d array: its distinct values, sorted."""
+    if x.size == 0:
+        return x.copy()
+    t = np.sort(x)
+    out = np.empty(t.size, dtype=t.dtype)
+    out[0] = t[0]
+    n = 1
+    for i in range(1, t.size):
+        if t[i] != out[n - 1]:
+            out[n] = t[i]
+            n += 1
+    return out[:n]
 
 
 @_compiled
@@ -491,3 +523,39 @@ def minhash(shingles: Any, a: Any, b: Any) -> Any:
                 low = v
         out[k] = np.uint32(low >> np.uint64(32))
     return out
+
+
+@_compiled
+def unique_inverse(x: Any) -> Any:
+    """``np.unique(x, return_inverse=True)`` of a 1-d array."""
+    order = np.argsort(x, kind="mergesort")
+    uq = np.empty(x.size, dtype=x.dtype)
+    inverse = np.empty(x.size, dtype=np.int64)
+    n = 0
+    for k in range(x.size):
+        v = x[order[k]]
+        if n == 0 or v != uq[n - 1]:
+            uq[n] = v
+            n += 1
+        inverse[order[k]] = n - 1
+    return uq[:n], inverse
+
+
+@_compiled
+def run_hits(run: Any, keys: Any) -> Any:
+    """Which of ``keys`` (sorted, distinct) a sorted ``run`` holds, and where: their positions in ``keys`` and the
+    bounds of each one's entries. The keys are searched in order, each from the previous one's bound."""
+    hits = np.empty(keys.size, dtype=np.int64)
+    lo = np.empty(keys.size, dtype=np.int64)
+    hi = np.empty(keys.size, dtype=np.int64)
+    n = 0
+    start = 0
+    for k in range(keys.size):
+        v = keys[k]
+        start = start + np.searchsorted(run[start:], v)
+        if start < run.size and run[start] == v:
+            end = start + np.searchsorted(run[start:], v, side="right")
+            hits[n], lo[n], hi[n] = k, start, end
+            n += 1
+            start = end
+    return hits[:n], lo[:n], hi[:n]

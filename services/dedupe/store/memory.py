@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from services.common.settings.dedupe import DedupeSettings
+from services.dedupe import kernels
 from services.dedupe.features import pack, unpack
 from services.dedupe.logic import Decision, Signature
 from services.dedupe.store.protocol import Entry
@@ -110,20 +111,15 @@ class PostingIndex:
         # millions stay near each other in memory instead of missing the cache at every step (random probes into
         # runs that grow with the seen set made the lookup grow with it). One search per run finds the keys
         # present; only those are searched for their end.
-        uq, inverse = np.unique(np.asarray(keys, dtype=np.uint64), return_inverse=True)
+        uq, inverse = kernels.unique_inverse(np.asarray(keys, dtype=np.uint64))
         where: dict[int, list[int]] = {}
         for i, u in enumerate(inverse.tolist()):
             where.setdefault(u, []).append(i)
         for rk, rv in self.runs:
-            lo = np.searchsorted(rk, uq, side="left")
-            inside = lo < rk.size
-            present = np.zeros(uq.size, dtype=np.bool_)
-            present[inside] = rk[lo[inside]] == uq[inside]
-            hu = np.nonzero(present)[0]
+            hu, lo, hi = kernels.run_hits(rk, uq)
             if not hu.size:
                 continue
-            hi = np.searchsorted(rk, uq[hu], side="right")
-            for u, start, end in zip(hu.tolist(), lo[hu].tolist(), hi.tolist(), strict=True):
+            for u, start, end in zip(hu.tolist(), lo.tolist(), hi.tolist(), strict=True):
                 for i in where[u]:
                     got = out[i]
                     if tail is not None and end - start > tail + 1:

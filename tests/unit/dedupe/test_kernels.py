@@ -180,3 +180,26 @@ def test_dedupe_compiled_unpack_order_is_the_array_order() -> None:
         want_terms, want_index = reference.by_term(by_sentence, sizes)
         assert np.array_equal(terms, want_terms) and np.array_equal(index, want_index)
         assert index.dtype == want_index.dtype
+
+
+def test_dedupe_compiled_distinct_is_np_unique() -> None:
+    rng = np.random.default_rng(31)
+    for n in (0, 1, 2, 50, 1000):
+        x = rng.integers(0, 30, size=n).astype(np.uint32)
+        got = kernels.distinct(x)
+        assert np.array_equal(got, np.unique(x)) and got.dtype == np.uint32
+
+
+def test_dedupe_compiled_posting_lookups_are_numpys() -> None:
+    rng = np.random.default_rng(37)
+    for n in (0, 1, 90, 2000):
+        keys = rng.integers(0, 500, size=n).astype(np.uint64)
+        uq, inverse = kernels.unique_inverse(keys)
+        want_uq, want_inverse = np.unique(keys, return_inverse=True)
+        assert np.array_equal(uq, want_uq) and np.array_equal(inverse, want_inverse)
+        run = np.sort(rng.integers(0, 500, size=3 * n).astype(np.uint64))
+        hits, lo, hi = kernels.run_hits(run, uq)
+        left, right = np.searchsorted(run, uq, side="left"), np.searchsorted(run, uq, side="right")
+        present = np.nonzero(right > left)[0]
+        assert np.array_equal(hits, present)
+        assert np.array_equal(lo, left[present]) and np.array_equal(hi, right[present])
