@@ -21,7 +21,6 @@ import string
 import struct
 import unicodedata
 import zlib
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -320,10 +319,35 @@ def letter_share(text: str) -> float:
         raw = head.encode()
         n = len(raw.translate(None, _ASCII_SPACE_BYTES))
         return (len(raw) - len(raw.translate(None, _ASCII_LETTERS))) / n if n else 0.0
-    chars = "".join(head.split())
-    if not chars:
-        return 0.0
-    return len(_NOT_LETTER.sub("", chars)) / len(chars)
+    # each character's class from a table of the Basic Multilingual Plane (the rare others one by one): what
+    # str.split takes for a space, and what is left of the rest without _NOT_LETTER (alphanumeric, not a digit)
+    points = np.frombuffer(head.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    table = _char_classes()
+    inside = points < table.size
+    classes = np.bincount(table[points[inside]], minlength=3)
+    spaces, letters = int(classes[_SPACE]), int(classes[_LETTER])
+    for p in points[~inside].tolist():
+        spaces += chr(p).isspace()
+        letters += _is_letter(chr(p))
+    n = points.size - spaces
+    return letters / n if n else 0.0
+
+
+_OTHER, _SPACE, _LETTER = 0, 1, 2
+
+
+def _is_letter(c: str) -> bool:
+    """What ``_NOT_LETTER`` leaves of a character: alphanumeric, not a decimal digit."""
+    return c.isalnum() and not c.isdecimal()
+
+
+@lru_cache(maxsize=1)
+def _char_classes() -> npt.NDArray[np.uint8]:
+    """The class of every character of the Basic Multilingual Plane (built once, on the first non-ASCII text)."""
+    return np.array(
+        [_SPACE if chr(c).isspace() else _LETTER if _is_letter(chr(c)) else _OTHER for c in range(0x10000)],
+        dtype=np.uint8,
+    )
 
 
 def shingle_hashes(words: U64, size: int) -> U32:
@@ -536,7 +560,7 @@ def fingerprint(
         statuses,
         skeys,
         stem_rows,
-        stem_sent,
+        _stem_sent,  # = the sentence of each row, in order: by_term numbers them from the sizes
         fact_rows,
         fact_sent,
         name_rows,
@@ -554,11 +578,13 @@ def fingerprint(
     )
     sh_all = _unique(shingle_hashes(words, shingle_size))
     sig = minhash(sh_all, num_perm)
-    t = (stem_rows & np.uint32(0xFFFF)).astype(np.uint16)
-    order = np.argsort(t, kind="stable")
+    # the (stem, sentence) rows in stem order, ties in sentence order (rows are made sentence by sentence)
+    sent_terms, sent_index = kernels.by_term((stem_rows & np.uint32(0xFFFF)).astype(np.uint16), sizes)
     # Retrieval terms: the names an article repeats most are what it is about; ties broken by the name itself.
-    counts = Counter(occurrences.tolist())
-    top = sorted(((-c, vocab.names[n]) for n, c in counts.items()))[:max_terms]
+    named, counts = kernels.counts(occurrences)
+    top = sorted(((-c, vocab.names[n]) for n, c in zip(named.tolist(), counts.tolist(), strict=True)))[
+        :max_terms
+    ]
     name_terms = vocab.name_hashes[name_rows]
     return Fingerprint(
         content_hash=digest(normalize_nfkc(text), 32),  # = normalize(body): text is its NFKC
@@ -566,8 +592,8 @@ def fingerprint(
         shingles=_sample(sh_all),
         minhash=sig,
         bands=band_keys(sig, bands, rows),
-        sent_terms=t[order],
-        sent_index=stem_sent.astype(np.int16)[order],
+        sent_terms=sent_terms,
+        sent_index=sent_index,
         sent_sizes=sizes,
         sent_quotes=np.asarray(quotes, dtype=np.bool_)[kept] if kept.size else np.zeros(0, dtype=np.bool_),
         name_terms=name_terms,

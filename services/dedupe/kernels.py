@@ -559,3 +559,18 @@ def run_hits(run: Any, keys: Any) -> Any:
             n += 1
             start = end
     return hits[:n], lo[:n], hi[:n]
+
+
+@_compiled
+def counts(x: Any) -> Any:
+    """The distinct values of a 1-d array, sorted, and how often each occurs."""
+    t = np.sort(x)
+    values = np.empty(t.size, dtype=t.dtype)
+    n_of = np.zeros(t.size, dtype=np.int64)
+    n = 0
+    for i in range(t.size):
+        if n == 0 or t[i] != values[n - 1]:
+            values[n] = t[i]
+            n += 1
+        n_of[n - 1] += 1
+    return values[:n], n_of[:n]

@@ -5,6 +5,7 @@ way to read what they compute. Not used by the workers."""
 from __future__ import annotations
 
 import bisect
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -357,3 +358,15 @@ def by_term(
     """``kernels.by_term`` in array operations."""
     order = np.argsort(by_sentence, kind="stable")
     return by_sentence[order], np.repeat(np.arange(sizes.size, dtype=np.int16), sizes)[order]
+
+
+_NOT_LETTER = re.compile(r"[\W\d_]+")
+
+
+def letter_share(text: str) -> float:
+    """``features.letter_share`` with a regex: the share of letters among the non-space characters of the first
+    4,000."""
+    chars = "".join(text[:4000].split())
+    if not chars:
+        return 0.0
+    return len(_NOT_LETTER.sub("", chars)) / len(chars)

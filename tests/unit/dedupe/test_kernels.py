@@ -203,3 +203,36 @@ def test_dedupe_compiled_posting_lookups_are_numpys() -> None:
         present = np.nonzero(right > left)[0]
         assert np.array_equal(hits, present)
         assert np.array_equal(lo, left[present]) and np.array_equal(hi, right[present])
+
+
+def test_dedupe_letter_share_counts_as_the_regex_does() -> None:
+    from services.dedupe.features import letter_share
+
+    rng = random.Random(41)
+    points = [lambda: rng.randrange(0x20, 0x250), lambda: rng.randrange(0x250, 0x10000)]
+    points += [
+        lambda: rng.randrange(0x10000, 0x110000),
+        lambda: rng.choice([0x20, 0x3000, 0x2028, 0x85, 0xA0]),
+    ]
+    texts = ["".join(chr(rng.choice(points)()) for _ in range(rng.randrange(0, 300))) for _ in range(2000)]
+    texts += [
+        "",
+        " \u3000\u2028 ",
+        "½²Ⅷ١٢ and more",
+        "𝐀𝐁 𝟏",
+        "\ud800x",
+        "Плохо ли, что 3 × 4 = 12?",
+        seed("001")[0],
+    ]
+    texts += ["x" * 3990 + "  Ünïcode  " * 5]  # the cut at 4,000 inside the non-ASCII part
+    for text in texts:
+        assert letter_share(text) == reference.letter_share(text), repr(text[:60])
+
+
+def test_dedupe_compiled_counts_are_np_uniques() -> None:
+    rng = np.random.default_rng(43)
+    for n in (0, 1, 7, 500):
+        x = rng.integers(0, 20, size=n).astype(np.int32)
+        values, counts = kernels.counts(x)
+        want_values, want_counts = np.unique(x, return_counts=True)
+        assert np.array_equal(values, want_values) and np.array_equal(counts, want_counts)
