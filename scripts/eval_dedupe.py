@@ -48,8 +48,7 @@ sys.path.insert(0, str(ROOT))
 from services.common.records import Article, Trace  # noqa: E402
 from services.common.settings.dedupe import DedupeSettings  # noqa: E402
 from services.common.text import clean  # noqa: E402
-from services.dedupe.offline import OfflineDeduper  # noqa: E402
-from services.dedupe.similarity import warm  # noqa: E402
+from services.dedupe.offline import OfflineDeduper, warm  # noqa: E402
 from services.ingest.logic import article_id, parse_txt  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "dedupe_dev"
@@ -480,7 +479,7 @@ def bcubed(pred: dict[int, str], gold: dict[int, str]) -> dict[str, float]:
 
 def evaluate(items: list[Item], cfg: DedupeSettings) -> dict[str, Any]:
     deduper = OfflineDeduper(cfg)
-    warm()  # the compiled comparison loaded (or compiled) outside the timing
+    warm()  # the compiled loops loaded (or compiled) outside the timing
     t0, c0 = time.perf_counter(), time.process_time()
     outcomes = []
     for i in range(0, len(items), 200):

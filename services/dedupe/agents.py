@@ -21,7 +21,7 @@ from services.common.records import Article, DuplicateArticle, UniqueArticle, ut
 from services.common.runner import Batch, Route, StepResult, Transient, Worker
 from services.common.settings import Settings
 from services.common.worker import serve
-from services.dedupe import similarity
+from services.dedupe import offline
 from services.dedupe.balance import WorkBalancer, ner_weight
 from services.dedupe.engine import Deduper
 from services.dedupe.store import ElasticStore, StoreUnavailable
@@ -41,7 +41,7 @@ def worker(settings: Settings) -> Worker[Article]:
     balancer = WorkBalancer()
 
     async def prepare() -> None:
-        await asyncio.to_thread(similarity.warm)  # compiled loops ready before the first batch
+        await asyncio.to_thread(offline.warm)  # compiled loops ready before the first batch
         with search_calls():
             await store.ensure_index()
 

@@ -127,11 +127,10 @@ def bare_ner(texts: list[str], settings: Settings, n_process: int) -> float:
 
 def dedupe_ms(inputs: list[Input], settings: Settings) -> float:
     """Milliseconds per article of the offline dedupe decision over these inputs."""
-    from services.dedupe.offline import OfflineDeduper
-    from services.dedupe.similarity import warm
+    from services.dedupe.offline import OfflineDeduper, warm
 
     d = OfflineDeduper(settings.dedupe)  # the same decision logic as the workers, over an in-memory store
-    warm()  # the compiled comparison loaded before the clock starts, as a worker loads it before its first batch
+    warm()  # the compiled loops loaded before the clock starts, as a worker loads them before its first batch
     arts = []
     for i, inp in enumerate(inputs):
         for res in ingest_logic.parse_bytes(inp.data, inp.source, f"b{i}", utcnow(), settings.ingest):

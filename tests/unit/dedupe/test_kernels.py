@@ -236,3 +236,15 @@ def test_dedupe_compiled_counts_are_np_uniques() -> None:
         values, counts = kernels.counts(x)
         want_values, want_counts = np.unique(x, return_counts=True)
         assert np.array_equal(values, want_values) and np.array_equal(counts, want_counts)
+
+
+def test_dedupe_warm_up_readies_every_compiled_loop_before_the_first_batch() -> None:
+    from services.dedupe.offline import warm
+
+    warm()
+    # (the helpers with a leading underscore are compiled into the loops that call them)
+    loops = {name: f for name, f in vars(kernels).items() if hasattr(f, "signatures") and name[0] != "_"}
+    assert len(loops) >= 10
+    assert not [
+        name for name, f in loops.items() if not f.signatures
+    ]  # each compiled (or loaded) for a real call
