@@ -475,6 +475,45 @@ def unpack(blob: bytes, version: int = FP_VERSION) -> Fingerprint:
     if version not in READABLE_FP_VERSIONS:
         raise ValueError(f"fingerprint layout {version} unknown (this code reads {READABLE_FP_VERSIONS})")
     ch, n_words, n_sh, n_st, n_s, n_nt, n_ft, w = _HEADER.unpack_from(blob)
+    if version == 3:
+        (
+            shingles,
+            sent_terms,
+            sent_index,
+            sent_sizes,
+            flags,
+            sent_keys,
+            name_terms,
+            name_sent,
+            names,
+            fact_terms,
+            fact_sent,
+        ) = kernels.unpack3(
+            np.frombuffer(blob, dtype=np.uint8),
+            _HEADER.size,
+            n_sh,
+            n_st,
+            n_s,
+            n_nt,
+            n_ft,
+            bool(w & _WIDE_SIZES),
+            w & 7,
+        )
+        return _unpacked(
+            ch,
+            n_words,
+            shingles,
+            sent_terms,
+            sent_index,
+            sent_sizes,
+            flags,
+            sent_keys,
+            name_terms,
+            name_sent,
+            names,
+            fact_terms,
+            fact_sent,
+        )
     idx = _WIDTHS[w & 7]
     pos = _HEADER.size
 
@@ -485,21 +524,47 @@ def unpack(blob: bytes, version: int = FP_VERSION) -> Fingerprint:
         return a
 
     shingles = take(np.uint16, n_sh)
-    if version == 2:
-        sent_terms = take(np.uint16, n_st)
-        sent_index = take(idx, n_st).astype(np.int16)
-        sent_sizes = take(np.uint16, n_s).astype(np.int32)
-    else:
-        by_sentence = take(np.uint16, n_st)
-        sent_sizes = take(np.uint32 if w & _WIDE_SIZES else np.uint16, n_s).astype(np.int32)
-        # back to term order, ties in sentence order: the arrays ``fingerprint`` made
-        sent_terms, sent_index = kernels.by_term(by_sentence, sent_sizes)
+    sent_terms = take(np.uint16, n_st)  # layout 2: in term order, with a sentence index a row
+    sent_index = take(idx, n_st).astype(np.int16)
+    sent_sizes = take(np.uint16, n_s).astype(np.int32)
     flags = take(np.uint8, n_s)
     sent_keys = take(np.uint32, n_s)
     name_terms = take(np.uint32, n_nt)
     name_sent = take(idx, n_nt).astype(np.int32)
     fact_terms = take(np.uint32, n_ft)
     fact_sent = take(idx, n_ft).astype(np.int32)
+    return _unpacked(
+        ch,
+        n_words,
+        shingles,
+        sent_terms,
+        sent_index,
+        sent_sizes,
+        flags,
+        sent_keys,
+        name_terms,
+        name_sent,
+        kernels.distinct(name_terms),
+        fact_terms,
+        fact_sent,
+    )
+
+
+def _unpacked(
+    ch: bytes,
+    n_words: int,
+    shingles: U16,
+    sent_terms: U16,
+    sent_index: I16,
+    sent_sizes: npt.NDArray[np.int32],
+    flags: npt.NDArray[np.uint8],
+    sent_keys: U32,
+    name_terms: U32,
+    name_sent: npt.NDArray[np.int32],
+    names: U32,
+    fact_terms: U32,
+    fact_sent: npt.NDArray[np.int32],
+) -> Fingerprint:
     return Fingerprint(
         content_hash=ch.hex(),
         n_words=n_words,
@@ -512,7 +577,7 @@ def unpack(blob: bytes, version: int = FP_VERSION) -> Fingerprint:
         sent_quotes=(flags & 4) != 0,
         name_terms=name_terms,
         name_sent=name_sent,
-        names=kernels.distinct(name_terms),
+        names=names,
         fact_terms=fact_terms,
         fact_sent=fact_sent,
         sent_status=flags & np.uint8(3),

@@ -574,3 +574,57 @@ def counts(x: Any) -> Any:
             n += 1
         n_of[n - 1] += 1
     return values[:n], n_of[:n]
+
+
+@_compiled
+def _indices(buf: Any, pos: int, n: int, width: int) -> Any:
+    """``n`` sentence indices of ``width`` bytes each from ``buf[pos:]``, as int32."""
+    if width == 1:
+        return buf[pos : pos + n].astype(np.int32)
+    if width == 2:
+        return buf[pos : pos + 2 * n].view(np.uint16).astype(np.int32)
+    return buf[pos : pos + 4 * n].view(np.uint32).astype(np.int32)
+
+
+@_compiled
+def unpack3(
+    buf: Any, pos: int, n_sh: int, n_st: int, n_s: int, n_nt: int, n_ft: int, wide: bool, width: int
+) -> Any:
+    """The arrays of a packed fingerprint of layout 3 (``features.unpack``) from its bytes after the header (at
+    ``pos``): shingles, sentence terms in term order and their sentences, sentence sizes, flags and keys, (name,
+    sentence) rows, distinct names, (fact, sentence) rows. Views of ``buf`` where the stored type is the type."""
+    shingles = buf[pos : pos + 2 * n_sh].view(np.uint16)
+    pos += 2 * n_sh
+    by_sentence = buf[pos : pos + 2 * n_st].view(np.uint16)
+    pos += 2 * n_st
+    if wide:
+        sizes = buf[pos : pos + 4 * n_s].view(np.uint32).astype(np.int32)
+        pos += 4 * n_s
+    else:
+        sizes = buf[pos : pos + 2 * n_s].view(np.uint16).astype(np.int32)
+        pos += 2 * n_s
+    terms, index = by_term(by_sentence, sizes)
+    flags = buf[pos : pos + n_s]
+    pos += n_s
+    keys = buf[pos : pos + 4 * n_s].view(np.uint32)
+    pos += 4 * n_s
+    name_terms = buf[pos : pos + 4 * n_nt].view(np.uint32)
+    pos += 4 * n_nt
+    name_sent = _indices(buf, pos, n_nt, width)
+    pos += width * n_nt
+    fact_terms = buf[pos : pos + 4 * n_ft].view(np.uint32)
+    pos += 4 * n_ft
+    fact_sent = _indices(buf, pos, n_ft, width)
+    return (
+        shingles,
+        terms,
+        index,
+        sizes,
+        flags,
+        keys,
+        name_terms,
+        name_sent,
+        distinct(name_terms),
+        fact_terms,
+        fact_sent,
+    )

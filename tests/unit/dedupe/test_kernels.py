@@ -248,3 +248,22 @@ def test_dedupe_warm_up_readies_every_compiled_loop_before_the_first_batch() -> 
     assert not [
         name for name, f in loops.items() if not f.signatures
     ]  # each compiled (or loaded) for a real call
+
+
+def test_dedupe_stored_fingerprint_reads_back_field_for_field() -> None:
+    from services.dedupe.features import pack, unpack
+
+    wide = "Start " + " ".join(f"{i:05d}" for i in range(70_000))  # a sentence of more than 65,535 stems
+    many = " ".join(f"Word{i % 500} Minsk here." for i in range(700))  # sentence numbers in two bytes
+    for fp in [*FPS, fingerprint(wide), fingerprint(many)]:
+        back = unpack(pack(fp))
+        for field in ("shingles", "sent_terms", "sent_index", "sent_sizes", "sent_quotes", "name_terms"):
+            _same_array(getattr(back, field), getattr(fp, field), field)
+        for field in ("name_sent", "names", "fact_sent", "sent_status", "sent_keys"):
+            _same_array(getattr(back, field), getattr(fp, field), field)
+        assert np.array_equal(np.sort(back.fact_terms), np.sort(fp.fact_terms))
+        assert (back.content_hash, back.n_words) == (fp.content_hash, fp.n_words)
+
+
+def _same_array(got: np.ndarray, want: np.ndarray, field: str) -> None:
+    assert np.array_equal(got, want) and got.dtype == want.dtype, field
