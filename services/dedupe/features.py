@@ -305,9 +305,8 @@ def sentence_tokens(text: str) -> Iterator[tuple[str, list[str]]]:
     """Each sentence of ``text`` (NFKC-normalized) that has a token, with its tokens: the cheapest tokenizer the
     text allows (ASCII, no CJK, or the full pattern), the same tokens whichever."""
     unicode = (_TOKEN if _CJK.search(text) else _TOKEN_NO_CJK).findall
-    tokenize = _tokens_ascii if text.isascii() else unicode
     for sentence in split_sentences(text):
-        tokens = tokenize(sentence)
+        tokens = _tokens_ascii(sentence) if sentence.isascii() else unicode(sentence)  # (most sentences are)
         if tokens:
             yield sentence, tokens
 
@@ -611,10 +610,11 @@ def fingerprint(
     tokens: list[str] = []
     lens: list[int] = []
     quotes: list[bool] = []
+    quoted = _QUOTE.search(text) is not None  # else no sentence has a quotation mark
     for sentence, words_ in sentence_tokens(text):
         tokens.extend(words_)
         lens.append(len(words_))
-        quotes.append(_QUOTE.search(sentence) is not None)
+        quotes.append(quoted and _QUOTE.search(sentence) is not None)
     ids = list(map(vocab.ids.get, tokens))  # new words get their ids in order of appearance, as one by one
     if None in ids:
         ids = [vocab.add(t) if x is None else x for x, t in zip(ids, tokens, strict=True)]

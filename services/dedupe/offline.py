@@ -11,6 +11,7 @@ from services.common.records import Article, Trace, utcnow
 from services.common.settings.dedupe import DedupeSettings
 from services.dedupe import similarity
 from services.dedupe.engine import Deduper, Outcome
+from services.dedupe.features import fingerprint, pack, unpack
 from services.dedupe.store import MemoryStore
 from services.dedupe.store.memory import PostingIndex
 
@@ -53,8 +54,8 @@ _WARM_TEXTS = (
 def warm() -> None:
     """Load (or compile) every compiled loop a decision uses, and the character table of non-ASCII text, now rather
     than on the first batch: the comparison's warm-up, then the offline engine over a few made-up articles (two
-    reports of one event, a non-ASCII text, a near copy of the first), one at a time, and a posting lookup in
-    folded runs. Nothing of it is kept."""
+    reports of one event, a non-ASCII text, a near copy of the first), one at a time, a stored fingerprint read
+    back and a posting lookup in folded runs. Nothing of it is kept."""
     similarity.warm()
     d = OfflineDeduper(DedupeSettings())
     texts = [*_WARM_TEXTS, _WARM_TEXTS[0].replace("Monday", "Sunday")]  # the last a near copy of the first
@@ -62,6 +63,7 @@ def warm() -> None:
         d.decide(
             Article(id=f"warm{i}", trace=Trace(ingest_id=f"warm{i}", source="warm"), source="warm", body=body)
         )
+    unpack(pack(fingerprint(_WARM_TEXTS[0])))  # a stored fingerprint read back (the store's cache spared it)
     index = PostingIndex(fold_at=2)
     index.add_all([1, 2, 3], 0)
     index.get_many([1, 4], tail=1)
