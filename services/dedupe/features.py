@@ -194,7 +194,7 @@ class Vocabulary:
         self.clear()
 
     def clear(self) -> None:
-        self.ids: dict[str, int] = {}
+        self.keys = kernels.vocabulary_keys()  # token key -> id (``kernels.tokens`` looks tokens up there)
         self.size = 0
         self.name_ids: dict[str, int] = {}
         self.names: list[str] = []
@@ -206,10 +206,11 @@ class Vocabulary:
         self.status = np.zeros(cap, dtype=np.uint8)
         self.name = np.zeros(cap, dtype=np.int32)
 
-    def add(self, token: str) -> int:
-        known = self.ids.get(token)  # a new word twice in one sentence
+    def add(self, token: str, key: tuple[np.uint64, np.uint64]) -> int:
+        """The id of ``token`` (its key as ``kernels.tokens`` made it), a new one if it is new."""
+        known = self.keys.get(key)  # a new word twice in one text
         if known is not None:
-            return known
+            return int(known)
         wid = self.size
         self.size += 1
         if wid == self.wh.size:
@@ -228,7 +229,7 @@ class Vocabulary:
                     self.name_hashes = _doubled(self.name_hashes)
                 self.name_hashes[nid] = _name_hash(name)
             self.name[wid] = nid
-        self.ids[token] = wid
+        self.keys[key] = wid
         return wid
 
 
@@ -289,16 +290,21 @@ def _tokens_ascii(sentence: str) -> list[str]:
     return [t for w in words for t in ((w,) if "'" not in w else _TOKEN_ASCII.findall(w))]
 
 
-def split_sentences(text: str) -> list[str]:
-    pieces: list[str] = []
+def sentence_bounds(text: str) -> list[tuple[int, int]]:
+    """Where each sentence of ``text`` starts and ends (blank ones included)."""
+    bounds: list[tuple[int, int]] = []
     start = 0
     for m in _SENT_END.finditer(text):  # finditer from the punctuation: faster than split on look-behinds
         # the separator: the spaces after the punctuation (groups 1, 2), nothing after a CJK stop (group 3), or the
         # whole run of line breaks (no group)
-        pieces.append(text[start : m.start(m.lastindex or 0)])
+        bounds.append((start, m.start(m.lastindex or 0)))
         start = m.end()
-    pieces.append(text[start:])
-    return [s for s in pieces if s and not s.isspace()]
+    bounds.append((start, len(text)))
+    return bounds
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s for s in (text[a:b] for a, b in sentence_bounds(text)) if s and not s.isspace()]
 
 
 def sentence_tokens(text: str) -> Iterator[tuple[str, list[str]]]:
@@ -318,35 +324,26 @@ def letter_share(text: str) -> float:
         raw = head.encode()
         n = len(raw.translate(None, _ASCII_SPACE_BYTES))
         return (len(raw) - len(raw.translate(None, _ASCII_LETTERS))) / n if n else 0.0
-    # each character's class from a table of the Basic Multilingual Plane (the rare others one by one): what
-    # str.split takes for a space, and what is left of the rest without _NOT_LETTER (alphanumeric, not a digit)
+    # each character's class from a table (what str.split takes for a space; what _NOT_LETTER leaves)
     points = np.frombuffer(head.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    table = _char_classes()
-    inside = points < table.size
-    classes = np.bincount(table[points[inside]], minlength=3)
-    spaces, letters = int(classes[_SPACE]), int(classes[_LETTER])
-    for p in points[~inside].tolist():
-        spaces += chr(p).isspace()
-        letters += _is_letter(chr(p))
-    n = points.size - spaces
-    return letters / n if n else 0.0
+    classes = np.bincount(char_classes()[points], minlength=4)
+    n = points.size - int(classes[kernels.SPACE])
+    return int(classes[kernels.LETTER]) / n if n else 0.0
 
 
-_OTHER, _SPACE, _LETTER = 0, 1, 2
-
-
-def _is_letter(c: str) -> bool:
-    """What ``_NOT_LETTER`` leaves of a character: alphanumeric, not a decimal digit."""
-    return c.isalnum() and not c.isdecimal()
+def _char_class(c: str) -> int:
+    if c.isspace():
+        return kernels.SPACE
+    if c.isalnum():  # = the regex [^\W_]
+        return kernels.DIGIT if c.isdecimal() else kernels.LETTER  # (the regex \d is the decimal digits)
+    return kernels.OTHER
 
 
 @lru_cache(maxsize=1)
-def _char_classes() -> npt.NDArray[np.uint8]:
-    """The class of every character of the Basic Multilingual Plane (built once, on the first non-ASCII text)."""
-    return np.array(
-        [_SPACE if chr(c).isspace() else _LETTER if _is_letter(chr(c)) else _OTHER for c in range(0x10000)],
-        dtype=np.uint8,
-    )
+def char_classes() -> npt.NDArray[np.uint8]:
+    """The class of every code point (``kernels.OTHER`` .. ``DIGIT``): built once a process, on first use (a
+    fifth of a second; 1.1 MB)."""
+    return np.frombuffer(bytes(_char_class(chr(c)) for c in range(0x110000)), dtype=np.uint8)
 
 
 def shingle_hashes(words: U64, size: int) -> U32:
@@ -601,23 +598,25 @@ def fingerprint(
 ) -> Fingerprint:
     """The fingerprint of ``body`` (titles are left out: syndication changes headlines first).
 
-    Tokens become vocabulary ids here (the regexes and the memo lookups run in C); the per-sentence sets are made by
-    ``kernels.assemble`` from those ids, as ``reference.fingerprint`` makes them sentence by sentence."""
+    The sentences are split by a regex; their tokens are found and looked up in the vocabulary by compiled code
+    (``kernels.tokens``: the tokens ``sentence_tokens`` gives), only new words in Python; the per-sentence sets are
+    made by ``kernels.assemble`` from the ids, as ``reference.fingerprint`` makes them sentence by sentence."""
     text = unicodedata.normalize("NFKC", body)
     vocab = _VOCABULARY
     if vocab.size >= vocab.max_words:
         vocab.clear()
-    tokens: list[str] = []
-    lens: list[int] = []
-    quotes: list[bool] = []
-    quoted = _QUOTE.search(text) is not None  # else no sentence has a quotation mark
-    for sentence, words_ in sentence_tokens(text):
-        tokens.extend(words_)
-        lens.append(len(words_))
-        quotes.append(quoted and _QUOTE.search(sentence) is not None)
-    ids = list(map(vocab.ids.get, tokens))  # new words get their ids in order of appearance, as one by one
-    if None in ids:
-        ids = [vocab.add(t) if x is None else x for x, t in zip(ids, tokens, strict=True)]
+    bounds = np.array(sentence_bounds(text), dtype=np.int64).reshape(-1, 2)
+    ids, key1, key2, starts, ends, lens, quotes = kernels.tokens(
+        np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32),
+        bounds[:, 0].copy(),
+        bounds[:, 1].copy(),
+        char_classes(),
+        _CJK.search(text) is not None,
+        _QUOTE.search(text) is not None,
+        vocab.keys,
+    )
+    for i in np.nonzero(ids < 0)[0].tolist():  # new words, in order of appearance
+        ids[i] = vocab.add(text[starts[i] : ends[i]], (key1[i], key2[i]))
     (
         words,
         kept,
@@ -632,8 +631,8 @@ def fingerprint(
         name_sent,
         occurrences,
     ) = kernels.assemble(
-        np.asarray(ids, dtype=np.int64),
-        np.asarray(lens, dtype=np.int64),
+        ids,
+        lens,
         vocab.wh,
         vocab.sh,
         vocab.fact,

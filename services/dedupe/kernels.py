@@ -628,3 +628,88 @@ def unpack3(
         fact_terms,
         fact_sent,
     )
+
+
+# Character classes of ``features.char_classes``: alphanumeric is LETTER or DIGIT (what the regex [^\W_] takes).
+OTHER, SPACE, LETTER, DIGIT = 0, 1, 2, 3
+_H1, _H2 = np.uint64(0x100000001B3), np.uint64(0x9E3779B97F4A7C15)
+_S1, _S2 = np.uint64(0xCBF29CE484222325), np.uint64(0x84222325CBF29CE4)
+
+
+def vocabulary_keys() -> Any:
+    """An empty dict of token keys (two 64-bit hashes of the code points) to vocabulary ids, for ``tokens``."""
+    key = numba.types.UniTuple(numba.types.uint64, 2)  # type: ignore[no-untyped-call]
+    return numba.typed.Dict.empty(key, numba.types.int64)
+
+
+@_compiled
+def _is_cjk(c: Any) -> Any:
+    return (
+        (0x3040 <= c <= 0x30FF)
+        or (0x3400 <= c <= 0x4DBF)
+        or (0x4E00 <= c <= 0x9FFF)
+        or (0xF900 <= c <= 0xFAFF)
+    )
+
+
+@_compiled
+def tokens(points: Any, starts: Any, ends: Any, table: Any, cjk: bool, quoted: bool, vocab: Any) -> Any:
+    """The tokens of the sentences ``points[starts[s]:ends[s]]`` (code points), as ``features._TOKEN`` finds them
+    (``cjk``: the text has CJK characters) or ``features._TOKEN_NO_CJK`` (without): runs of alphanumerics
+    joined by single apostrophes (' or ’) between two of them; with ``cjk``, a CJK character where a token would
+    start is a token of its own. Each token's vocabulary id (-1: not in ``vocab``, a dict of 128-bit keys), its
+    key and bounds; per sentence with a token, the tokens it has and whether it has a quotation mark (only
+    looked for when ``quoted``)."""
+    n = points.size
+    ids = np.empty(n, dtype=np.int64)
+    k1 = np.empty(n, dtype=np.uint64)
+    k2 = np.empty(n, dtype=np.uint64)
+    t0 = np.empty(n, dtype=np.int64)
+    t1 = np.empty(n, dtype=np.int64)
+    lens = np.empty(starts.size, dtype=np.int64)
+    quotes = np.zeros(starts.size, dtype=np.bool_)
+    nt = ns = 0
+    for s in range(starts.size):
+        first = nt
+        i, e = starts[s], ends[s]
+        while i < e:
+            c = points[i]
+            if cjk and _is_cjk(c):
+                j = i + 1
+            elif table[c] >= LETTER:
+                j = i + 1
+                while True:
+                    while j < e and table[points[j]] >= LETTER:
+                        j += 1
+                    if (
+                        j + 1 < e
+                        and (points[j] == 0x27 or points[j] == 0x2019)
+                        and table[points[j + 1]] >= LETTER
+                    ):
+                        j += 2
+                        continue
+                    break
+            else:
+                i += 1
+                continue
+            h1, h2 = _S1, _S2
+            for q in range(i, j):
+                p = np.uint64(points[q])
+                h1 = (h1 ^ p) * _H1
+                h2 = (h2 + p) * _H2
+                h2 ^= h2 >> np.uint64(29)
+            h1 ^= np.uint64(j - i)
+            ids[nt] = vocab.get((h1, h2), -1)
+            k1[nt], k2[nt], t0[nt], t1[nt] = h1, h2, i, j
+            nt += 1
+            i = j
+        if nt > first:
+            lens[ns] = nt - first
+            if quoted:
+                for q in range(starts[s], e):
+                    c = points[q]
+                    if c == 0x22 or c == 0x201C or c == 0x201D or c == 0xAB or c == 0xBB or c == 0x201E:
+                        quotes[ns] = True
+                        break
+            ns += 1
+    return ids[:nt], k1[:nt], k2[:nt], t0[:nt], t1[:nt], lens[:ns], quotes[:ns]
