@@ -206,11 +206,8 @@ class Vocabulary:
         self.status = np.zeros(cap, dtype=np.uint8)
         self.name = np.zeros(cap, dtype=np.int32)
 
-    def add(self, token: str, key: tuple[np.uint64, np.uint64]) -> int:
-        """The id of ``token`` (its key as ``kernels.tokens`` made it), a new one if it is new."""
-        known = self.keys.get(key)  # a new word twice in one text
-        if known is not None:
-            return int(known)
+    def add(self, token: str) -> int:
+        """A new word's id (recorded under its key by the caller: ``kernels.vocabulary_put``)."""
         wid = self.size
         self.size += 1
         if wid == self.wh.size:
@@ -229,7 +226,6 @@ class Vocabulary:
                     self.name_hashes = _doubled(self.name_hashes)
                 self.name_hashes[nid] = _name_hash(name)
             self.name[wid] = nid
-        self.keys[key] = wid
         return wid
 
 
@@ -615,8 +611,18 @@ def fingerprint(
         _QUOTE.search(text) is not None,
         vocab.keys,
     )
-    for i in np.nonzero(ids < 0)[0].tolist():  # new words, in order of appearance
-        ids[i] = vocab.add(text[starts[i] : ends[i]], (key1[i], key2[i]))
+    new = np.nonzero(ids < 0)[0]
+    if new.size:  # new words, given ids in order of first appearance, then recorded under their keys at once
+        first: dict[tuple[int, int], int] = {}
+        for i, k1, k2 in zip(new.tolist(), key1[new].tolist(), key2[new].tolist(), strict=True):
+            wid = first.get((k1, k2))
+            if wid is None:
+                wid = first[k1, k2] = vocab.add(text[starts[i] : ends[i]])
+            ids[i] = wid
+        keys = np.array(list(first), dtype=np.uint64).reshape(-1, 2)
+        kernels.vocabulary_put(
+            vocab.keys, keys[:, 0].copy(), keys[:, 1].copy(), np.array(list(first.values()))
+        )
     (
         words,
         kept,

@@ -713,3 +713,31 @@ def tokens(points: Any, starts: Any, ends: Any, table: Any, cjk: bool, quoted: b
                         break
             ns += 1
     return ids[:nt], k1[:nt], k2[:nt], t0[:nt], t1[:nt], lens[:ns], quotes[:ns]
+
+
+@_compiled
+def vocabulary_put(vocab: Any, key1: Any, key2: Any, ids: Any) -> None:
+    """Record new words' ids under their keys."""
+    for i in range(ids.size):
+        vocab[(key1[i], key2[i])] = ids[i]
+
+
+@_compiled
+def stock_add(keys: Any, rows: Any, bits: int, mix: int) -> None:
+    """``stock.SentenceCounts.add``'s counting: each counter of ``keys`` (distinct) one up, at most 255, once even
+    where two keys share it (the new values are made from the old ones first, then written, as numpy's fancy
+    assignment does)."""
+    mask = np.uint64((1 << bits) - 1)
+    shift = np.uint64(32 - bits)
+    slots = np.empty((2, keys.size), dtype=np.int64)
+    for i in range(keys.size):
+        k = np.uint64(keys[i])
+        slots[0, i] = k & mask
+        slots[1, i] = ((k * np.uint64(mix)) & _LOW32) >> shift
+    for row in range(2):
+        new = np.empty(keys.size, dtype=np.uint8)
+        for i in range(keys.size):
+            cur = rows[row, slots[row, i]]
+            new[i] = cur + 1 if cur < 255 else cur
+        for i in range(keys.size):
+            rows[row, slots[row, i]] = new[i]

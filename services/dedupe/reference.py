@@ -370,3 +370,12 @@ def letter_share(text: str) -> float:
     if not chars:
         return 0.0
     return len(_NOT_LETTER.sub("", chars)) / len(chars)
+
+
+def stock_add(keys: npt.NDArray[np.uint32], rows: npt.NDArray[np.uint8], bits: int, mix: int) -> None:
+    """``kernels.stock_add`` in array operations (``keys`` distinct)."""
+    with np.errstate(over="ignore"):
+        h2 = (keys * np.uint32(mix)) >> np.uint32(32 - bits)
+    for row, idx in ((0, keys & np.uint32((1 << bits) - 1)), (1, h2)):
+        cur = rows[row, idx]
+        rows[row, idx] = np.where(cur < 255, cur + 1, cur)

@@ -26,21 +26,9 @@ class SentenceCounts:
         self.min_articles = min_articles
         self.rows = np.zeros((2, 1 << _ROW_BITS), dtype=np.uint8)
 
-    @staticmethod
-    def _slots(keys: npt.NDArray[np.uint32]) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
-        with np.errstate(over="ignore"):
-            h2 = (keys * _MIX) >> np.uint32(32 - _ROW_BITS)
-        return keys & _MASK, h2
-
     def add(self, fp: Fingerprint) -> None:
         """Count the distinct sentences of one unique article."""
-        keys = np.unique(fp.sent_keys)
-        if keys.size == 0:
-            return
-        a, b = self._slots(keys)
-        for row, idx in ((0, a), (1, b)):
-            cur = self.rows[row, idx]
-            self.rows[row, idx] = np.where(cur < 255, cur + 1, cur)
+        kernels.stock_add(kernels.distinct(fp.sent_keys), self.rows, _ROW_BITS, int(_MIX))
 
     def seen(self, fp: Fingerprint) -> npt.NDArray[np.intp]:
         """How many counted articles (at most) contain each sentence of ``fp``."""

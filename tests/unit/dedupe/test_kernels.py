@@ -267,3 +267,20 @@ def test_dedupe_stored_fingerprint_reads_back_field_for_field() -> None:
 
 def _same_array(got: np.ndarray, want: np.ndarray, field: str) -> None:
     assert np.array_equal(got, want) and got.dtype == want.dtype, field
+
+
+def test_dedupe_compiled_stock_count_is_the_array_count() -> None:
+    from services.dedupe.stock import _MIX, _ROW_BITS
+
+    rng = np.random.default_rng(47)
+    rows = rng.integers(250, 256, size=(2, 1 << _ROW_BITS), dtype=np.uint8)  # near saturation
+    want = rows.copy()
+    low = rng.integers(0, 1 << 10, size=300, dtype=np.uint32)
+    # distinct keys of which many share a first-row slot (same low bits): each counter still goes up once
+    keys = np.unique(
+        np.concatenate([low, low | np.uint32(1 << 30), rng.integers(0, 2**32, 500, dtype=np.uint32)])
+    )
+    for _ in range(3):
+        kernels.stock_add(keys, rows, _ROW_BITS, int(_MIX))
+        reference.stock_add(keys, want, _ROW_BITS, int(_MIX))
+    assert np.array_equal(rows, want)
