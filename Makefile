@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo up test unit integration reliability netfault lint typecheck bench bench-dedupe clean
+.PHONY: help install demo up test unit integration reliability netfault lint typecheck bench bench-dedupe bench-dedupe-ab clean
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ bench: $(STAMP) ## benchmarks (not tests): pipeline vs bare NER, latency at half
 
 bench-dedupe: $(STAMP) ## dedupe cost per article at 1k, 10k, 100k seen
 	$(BIN)/python bench/dedupe_bench.py
+
+bench-dedupe-ab: $(STAMP) ## dedupe CPU on the make-bench corpus against another checkout, side by side: AGAINST=path
+	$(BIN)/python bench/dedupe_ab.py $(AGAINST)
 
 clean: ## remove run files of the embedded stack
 	rm -rf .newsflow
