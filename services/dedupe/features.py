@@ -467,44 +467,11 @@ def unpack(blob: bytes, version: int = FP_VERSION) -> Fingerprint:
     if version not in READABLE_FP_VERSIONS:
         raise ValueError(f"fingerprint layout {version} unknown (this code reads {READABLE_FP_VERSIONS})")
     ch, n_words, n_sh, n_st, n_s, n_nt, n_ft, w = _HEADER.unpack_from(blob)
-    if version == 3:
-        (
-            shingles,
-            sent_terms,
-            sent_index,
-            sent_sizes,
-            flags,
-            sent_keys,
-            name_terms,
-            name_sent,
-            names,
-            fact_terms,
-            fact_sent,
-        ) = kernels.unpack3(
-            np.frombuffer(blob, dtype=np.uint8),
-            _HEADER.size,
-            n_sh,
-            n_st,
-            n_s,
-            n_nt,
-            n_ft,
-            bool(w & _WIDE_SIZES),
-            w & 7,
-        )
+    if version == 3:  # the arrays in _unpacked's order
+        buf = np.frombuffer(blob, dtype=np.uint8)
+        wide = bool(w & _WIDE_SIZES)
         return _unpacked(
-            ch,
-            n_words,
-            shingles,
-            sent_terms,
-            sent_index,
-            sent_sizes,
-            flags,
-            sent_keys,
-            name_terms,
-            name_sent,
-            names,
-            fact_terms,
-            fact_sent,
+            ch, n_words, *kernels.unpack3(buf, _HEADER.size, n_sh, n_st, n_s, n_nt, n_ft, wide, w & 7)
         )
     idx = _WIDTHS[w & 7]
     pos = _HEADER.size
