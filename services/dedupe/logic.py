@@ -392,7 +392,7 @@ def choose_event(
         start = min(m.decision.event_began for m in members)
         if abs(sig.at - start) > span / 2:
             continue
-        # the core cover first: it needs no sentence comparison, and most candidate events fail one of the two
+        # the core cover first: it needs no sentence comparison, so an event it rules out costs none
         cover = _core_cover(sig, members)
         if cover >= cfg.event_core_cover and _matches_a_member(sig, members, pairs, cfg, compare_more):
             eligible.append((cover, start, event_id))
