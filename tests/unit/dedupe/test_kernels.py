@@ -284,3 +284,16 @@ def test_dedupe_compiled_stock_count_is_the_array_count() -> None:
         kernels.stock_add(keys, rows, _ROW_BITS, int(_MIX))
         reference.stock_add(keys, want, _ROW_BITS, int(_MIX))
     assert np.array_equal(rows, want)
+
+
+def test_dedupe_character_table_takes_what_the_token_regex_takes_at_every_code_point() -> None:
+    import re
+
+    from services.dedupe.features import char_classes
+
+    table = char_classes()
+    word = re.compile(r"[^\W_]")
+    alnum = np.array([word.match(chr(c)) is not None for c in range(0x110000)])
+    assert np.array_equal(table >= kernels.LETTER, alnum)
+    space = np.array([chr(c).isspace() for c in range(0x110000)])
+    assert np.array_equal(table == kernels.SPACE, space)
