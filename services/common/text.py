@@ -39,10 +39,8 @@ def normalize(text: str) -> str:
 
 def normalize_nfkc(text: str) -> str:
     """``normalize`` of text already in NFKC (NFKC is idempotent: the same result without normalizing twice)."""
-    for (
-        char,
-        folded,
-    ) in _FOLD.items():  # one C scan a character: several times faster than a regex with a callback
+    # one C scan a character: several times faster than a regex with a callback
+    for char, folded in _FOLD.items():
         if char in text:
             text = text.replace(char, folded)
     return " ".join(text.casefold().split())  # str.split and the regex \s agree on what is whitespace
