@@ -56,7 +56,6 @@ _SENT_END = re.compile(
     r"[.!?…。！？\n](?:(?<=[.!?…])(?:[\"”’»)\]](\s+)|(\s+)(?=[\"“‘«(\[]?[A-Z0-9À-ÖØ-Þ]))|(?<=[。！？])()|(?<=\n)\n*)"
 )
 _DIGIT = re.compile(r"\d")
-_NOT_LETTER = re.compile(r"[\W\d_]+")
 _ASCII_LETTERS = string.ascii_letters.encode()
 _ASCII_SPACE_BYTES = bytes(i for i in range(128) if chr(i).isspace())  # what str.split splits on
 _QUOTE = re.compile('["“”«»„]')
@@ -320,7 +319,7 @@ def letter_share(text: str) -> float:
         raw = head.encode()
         n = len(raw.translate(None, _ASCII_SPACE_BYTES))
         return (len(raw) - len(raw.translate(None, _ASCII_LETTERS))) / n if n else 0.0
-    # each character's class from a table (what str.split takes for a space; what _NOT_LETTER leaves)
+    # each character's class from a table (what str.split takes for a space; a letter: alphanumeric, not a digit)
     points = np.frombuffer(head.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     classes = np.bincount(char_classes()[points], minlength=4)
     n = points.size - int(classes[kernels.SPACE])

@@ -17,7 +17,6 @@ from services.dedupe import kernels
 from services.dedupe.features import Fingerprint
 
 _ROW_BITS = 22
-_MASK = np.uint32((1 << _ROW_BITS) - 1)
 _MIX = np.uint32(0x9E3779B1)
 
 
