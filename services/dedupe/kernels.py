@@ -106,16 +106,20 @@ def core_weights(terms: Any, sizes: Any, names: Any) -> Any:
 
 
 @_compiled
+def _sketch_slots(key: Any, bits: int, mix: int) -> Any:
+    """A key's counter in each row of the stock sketch: its low ``bits`` bits, and the top ``bits`` of
+    (key * ``mix``) mod 2^32."""
+    k = np.uint64(key)
+    return k & np.uint64((1 << bits) - 1), ((k * np.uint64(mix)) & _LOW32) >> np.uint64(32 - bits)
+
+
+@_compiled
 def stock_seen(keys: Any, rows: Any, bits: int, mix: int) -> Any:
-    """``stock.SentenceCounts.seen``: per key the lesser of its two counters, at its low ``bits`` bits in the first
-    row and at the top ``bits`` of (key * ``mix``) mod 2^32 in the second."""
+    """``stock.SentenceCounts.seen``: per key the lesser of its two counters (``_sketch_slots``)."""
     out = np.empty(keys.size, dtype=np.intp)
-    mask = np.uint64((1 << bits) - 1)
-    shift = np.uint64(32 - bits)
     for i in range(keys.size):
-        k = np.uint64(keys[i])
-        h2 = ((k * np.uint64(mix)) & _LOW32) >> shift
-        out[i] = min(rows[0, k & mask], rows[1, h2])
+        a, b = _sketch_slots(keys[i], bits, mix)
+        out[i] = min(rows[0, a], rows[1, b])
     return out
 
 
@@ -727,13 +731,9 @@ def stock_add(keys: Any, rows: Any, bits: int, mix: int) -> None:
     """``stock.SentenceCounts.add``'s counting: each counter of ``keys`` (distinct) one up, at most 255, once even
     where two keys share it (the new values are made from the old ones first, then written, as numpy's fancy
     assignment does)."""
-    mask = np.uint64((1 << bits) - 1)
-    shift = np.uint64(32 - bits)
     slots = np.empty((2, keys.size), dtype=np.int64)
     for i in range(keys.size):
-        k = np.uint64(keys[i])
-        slots[0, i] = k & mask
-        slots[1, i] = ((k * np.uint64(mix)) & _LOW32) >> shift
+        slots[0, i], slots[1, i] = _sketch_slots(keys[i], bits, mix)
     for row in range(2):
         new = np.empty(keys.size, dtype=np.uint8)
         for i in range(keys.size):
